@@ -1,0 +1,202 @@
+//! The functions and handles a page sees: `open`, `connect`, `button`.
+
+use std::cell::RefCell;
+
+use js_sys::Promise;
+use wasm_bindgen::prelude::*;
+
+use crate::button::Button;
+use crate::error::Error;
+use crate::flow::{open_blank, start, FlowRef, Outcome, Sink};
+use crate::js::{read_options, to_js_error};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS: &str = r#"
+/** ZivaCare's stable error codes. */
+export type ZivaConnectErrorCode =
+  | "invalid_options" | "popup_blocked" | "popup_closed" | "opener_severed"
+  | "connect_error" | "server_error" | "network_error" | "timeout" | "busy";
+
+/** The `Error` every failure is reported with. */
+export interface ZivaConnectError extends Error {
+  name: "ZivaConnectError";
+  code: ZivaConnectErrorCode;
+  /** invalid_options: the offending option. */
+  field?: string;
+  /** connect_error: ZivaCare's code, such as "0011". */
+  connectCode?: string;
+  /** server_error: the HTTP status of the last answer. */
+  status?: number;
+}
+
+/** What a finished flow gives. */
+export interface ZivaConnectResponse {
+  specialToken: string;
+  clientId: string;
+  clientUserId: string;
+  state: string;
+  /** The parsed JSON reply of `serverUrl`, when it is set. */
+  serverResponse?: unknown;
+}
+
+export type ZivaConnectEvent =
+  | "popup_opened" | "message_rejected" | "token_received" | "server_request"
+  | "finished" | "closed" | "error";
+
+/** Options shared by open(), connect() and button(). */
+export interface ZivaConnectBaseOptions {
+  clientId: string;
+  clientUserId: string;
+  /** The Connect page. Default: ZivaCare's production https://connect.zivacare.com/connect */
+  connectUrl?: string;
+  /** Where to POST the specialToken. Without it the page receives the token itself. */
+  serverUrl?: string;
+  /** Per-flow nonce; default 128 random bits, base64url. */
+  state?: string;
+  serverHeaders?: Record<string, string>;
+  credentials?: "omit" | "same-origin" | "include";
+  /** The whole flow; default 600000 (10 minutes). */
+  timeoutMs?: number;
+  popupWidth?: number;
+  popupHeight?: number;
+  /** The button's label; default "Connect Health Data". */
+  label?: string;
+  onEvent?: (name: ZivaConnectEvent, details?: { reason?: string; code?: string; attempt?: number }) => void;
+}
+
+export interface ZivaConnectOptions extends ZivaConnectBaseOptions {
+  finish: (err: ZivaConnectError | null, response?: ZivaConnectResponse) => void;
+  close?: () => void;
+}
+"#;
+
+fn throw(e: Error) -> JsValue {
+    to_js_error(&e)
+}
+
+/// The handle `open()` returns.
+#[wasm_bindgen]
+pub struct FlowHandle {
+    flow: FlowRef,
+}
+
+#[wasm_bindgen]
+impl FlowHandle {
+    /// Closes the popup and ends the flow (reported as `popup_closed`).
+    pub fn close(&self) {
+        if let Some(f) = self.flow.upgrade() {
+            f.end(Outcome::Closed);
+        }
+    }
+
+    /// Whether the flow has ended.
+    #[wasm_bindgen(getter)]
+    pub fn closed(&self) -> bool {
+        self.flow.upgrade().is_none_or(|f| f.is_ended())
+    }
+}
+
+fn open_with(options: &JsValue, popup: Option<web_sys::Window>) -> Result<FlowHandle, JsValue> {
+    let (config, callbacks) = read_options(options, true).map_err(throw)?;
+    let flow = start(config, Sink::Callbacks(callbacks), popup, None);
+    Ok(FlowHandle {
+        flow: flow
+            .as_ref()
+            .map(std::rc::Rc::downgrade)
+            .unwrap_or_default(),
+    })
+}
+
+/// Opens the Connect popup; compatible with ZivaCare's connect.js.
+/// Throws `invalid_options`; every other failure goes to `finish(err)`.
+#[wasm_bindgen(skip_typescript)]
+pub fn open(options: &JsValue) -> Result<FlowHandle, JsValue> {
+    open_with(options, None)
+}
+
+/// For the script-tag loader: finishes an `open()` whose popup it opened blank
+/// inside the click, before the module was ready.
+#[wasm_bindgen(js_name = "__openIn", skip_typescript)]
+pub fn open_in(options: &JsValue, popup: web_sys::Window) -> Result<FlowHandle, JsValue> {
+    open_with(options, Some(popup))
+}
+
+/// For the script-tag loader: `connect()` into a popup it opened blank.
+#[wasm_bindgen(js_name = "__connectIn", skip_typescript)]
+pub fn connect_in(options: &JsValue, popup: web_sys::Window) -> Promise {
+    connect_with(options, Some(popup))
+}
+
+fn connect_with(options: &JsValue, popup: Option<web_sys::Window>) -> Promise {
+    let mut popup = popup;
+    Promise::new(&mut |resolve, reject| match read_options(options, false) {
+        Ok((config, callbacks)) => {
+            start(
+                config,
+                Sink::Promise {
+                    resolve,
+                    reject,
+                    callbacks,
+                },
+                popup.take(),
+                None,
+            );
+        }
+        Err(e) => {
+            if let Some(p) = popup.take() {
+                let _ = p.close();
+            }
+            let _ = reject.call1(&JsValue::NULL, &throw(e));
+        }
+    })
+}
+
+/// Opens the Connect popup and resolves with the response, or rejects with the error.
+#[wasm_bindgen(skip_typescript)]
+pub fn connect(options: &JsValue) -> Promise {
+    connect_with(options, None)
+}
+
+/// Opens a blank popup for a call made before the module is ready (the loader's
+/// use); `null` if the browser blocked it.
+#[wasm_bindgen(js_name = "__openBlank", skip_typescript)]
+pub fn open_blank_js(options: &JsValue) -> Option<web_sys::Window> {
+    let window = web_sys::window()?;
+    let (config, _) = read_options(options, true)
+        .or_else(|_| read_options(options, false))
+        .ok()?;
+    open_blank(&window, &config)
+}
+
+/// The handle `button()` returns.
+#[wasm_bindgen]
+pub struct ButtonHandle {
+    button: RefCell<Option<Button>>,
+}
+
+#[wasm_bindgen]
+impl ButtonHandle {
+    /// Removes the button and every listener it added; ends a flow it started.
+    /// Safe to call more than once.
+    pub fn destroy(&self) {
+        let button = self.button.borrow_mut().take();
+        drop(button);
+    }
+}
+
+/// Renders a "Connect Health Data" button into `target` (a selector or an Element).
+#[wasm_bindgen(skip_typescript)]
+pub fn button(target: &JsValue, options: &JsValue) -> Result<ButtonHandle, JsValue> {
+    let (config, callbacks) = read_options(options, true).map_err(throw)?;
+    let button = Button::render(target, config, callbacks).map_err(throw)?;
+    Ok(ButtonHandle {
+        button: RefCell::new(Some(button)),
+    })
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_FUNCTIONS: &str = r#"
+export function open(options: ZivaConnectOptions): FlowHandle;
+export function connect(options: ZivaConnectBaseOptions): Promise<ZivaConnectResponse>;
+export function button(target: string | Element, options: ZivaConnectOptions): ButtonHandle;
+"#;

@@ -1,0 +1,98 @@
+//! The "Connect Health Data" button: a real `<button>` whose click runs `open()`.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use gloo_events::EventListener;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Element, HtmlButtonElement};
+
+use crate::error::Error;
+use crate::flow::{start, Flow, Outcome, Sink};
+use crate::js::Callbacks;
+use crate::options::Config;
+
+/// Everything a rendered button owns; dropping it removes the listener.
+pub struct Button {
+    element: HtmlButtonElement,
+    _click: EventListener,
+    flow: Rc<RefCell<Weak<Flow>>>,
+}
+
+fn set_busy(el: &HtmlButtonElement, busy: bool) {
+    el.set_disabled(busy);
+    let _ = if busy {
+        el.set_attribute("aria-busy", "true")
+    } else {
+        el.remove_attribute("aria-busy")
+    };
+}
+
+/// Finds the element a button goes into: a CSS selector or an Element.
+fn resolve_target(target: &JsValue) -> Result<Element, Error> {
+    const F: &str = "target";
+    if let Some(el) = target.dyn_ref::<Element>() {
+        return Ok(el.clone());
+    }
+    let selector = target
+        .as_string()
+        .ok_or_else(|| Error::option(F, "must be a CSS selector or an Element"))?;
+    web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or_else(|| Error::option(F, "needs a document"))?
+        .query_selector(&selector)
+        .map_err(|_| Error::option(F, "is not a valid CSS selector"))?
+        .ok_or_else(|| Error::option(F, "matches no element"))
+}
+
+impl Button {
+    pub fn render(target: &JsValue, config: Config, callbacks: Callbacks) -> Result<Button, Error> {
+        let parent = resolve_target(target)?;
+        let doc = parent
+            .owner_document()
+            .ok_or_else(|| Error::option("target", "is not in a document"))?;
+        let element: HtmlButtonElement = doc
+            .create_element("button")
+            .map_err(|_| Error::option("target", "cannot hold a button"))?
+            .unchecked_into();
+        element.set_type("button");
+        element.set_class_name("zivacare-connect-button");
+        element.set_text_content(Some(&config.label));
+        parent
+            .append_child(&element)
+            .map_err(|_| Error::option("target", "cannot hold a button"))?;
+        let flow: Rc<RefCell<Weak<Flow>>> = Rc::default();
+        let click = {
+            let (el, flow) = (element.clone(), flow.clone());
+            EventListener::new(&element, "click", move |_| {
+                let restore = el.clone();
+                let started = start(
+                    config.clone(),
+                    Sink::Callbacks(callbacks.clone()),
+                    None,
+                    Some(Box::new(move || set_busy(&restore, false))),
+                );
+                if let Some(f) = started {
+                    set_busy(&el, true);
+                    *flow.borrow_mut() = Rc::downgrade(&f);
+                }
+            })
+        };
+        Ok(Button {
+            element,
+            _click: click,
+            flow,
+        })
+    }
+}
+
+impl Drop for Button {
+    /// Removes the button and its listener; ends a flow it started.
+    fn drop(&mut self) {
+        self.element.remove();
+        let flow = self.flow.borrow().upgrade();
+        if let Some(f) = flow {
+            f.end(Outcome::Closed);
+        }
+    }
+}

@@ -1,0 +1,424 @@
+//! One Connect flow: the popup, the message listener, the close poll, the
+//! timeout and the forward to the server. The flow owns every guard; ending it
+//! drops them all, so nothing is left behind whatever way it ends.
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+
+use gloo_events::EventListener;
+use gloo_timers::callback::{Interval, Timeout};
+use js_sys::Function;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{AbortController, MessageEvent, Window};
+
+use crate::error::{Code, Error};
+use crate::forward;
+use crate::js::{object, read_data, report, to_js_error, Callbacks};
+use crate::options::Config;
+use crate::protocol::{check, popup_url, Incoming, Verdict};
+
+/// How often `popup.closed` is polled.
+const POLL_MS: u32 = 250;
+/// A popup that reads closed this soon, without having sent anything, lost its
+/// opener (Cross-Origin-Opener-Policy) rather than being closed by a person.
+const SEVERED_WITHIN_MS: f64 = 1500.0;
+
+thread_local! {
+    /// The one flow open on this page, if any.
+    static ACTIVE: RefCell<Option<Rc<Flow>>> = const { RefCell::new(None) };
+}
+
+/// How a flow ended.
+pub enum Outcome {
+    Done(JsValue),
+    Closed,
+    Failed(Error),
+}
+
+/// Where the outcome goes: the page's callbacks, or a Promise.
+pub enum Sink {
+    Callbacks(Callbacks),
+    Promise {
+        resolve: Function,
+        reject: Function,
+        callbacks: Callbacks,
+    },
+}
+
+impl Sink {
+    fn callbacks(&self) -> &Callbacks {
+        match self {
+            Sink::Callbacks(c) | Sink::Promise { callbacks: c, .. } => c,
+        }
+    }
+
+    /// Delivers the outcome. Exceptions thrown by the page's callbacks are reported.
+    pub fn deliver(&self, outcome: Outcome) {
+        let null = &JsValue::NULL;
+        match (self, outcome) {
+            (Sink::Promise { resolve, .. }, Outcome::Done(v)) => report(resolve.call1(null, &v)),
+            (Sink::Promise { reject, .. }, Outcome::Closed) => {
+                report(reject.call1(null, &to_js_error(&closed_error())))
+            }
+            (Sink::Promise { reject, .. }, Outcome::Failed(e)) => {
+                report(reject.call1(null, &to_js_error(&e)))
+            }
+            (Sink::Callbacks(c), Outcome::Done(v)) => {
+                if let Some(f) = &c.finish {
+                    report(f.call2(null, null, &v));
+                }
+            }
+            (Sink::Callbacks(c), Outcome::Closed) if c.close.is_some() => {
+                if let Some(f) = &c.close {
+                    report(f.call0(null));
+                }
+            }
+            (Sink::Callbacks(c), Outcome::Closed) => {
+                if let Some(f) = &c.finish {
+                    report(f.call1(null, &to_js_error(&closed_error())));
+                }
+            }
+            (Sink::Callbacks(c), Outcome::Failed(e)) => {
+                if let Some(f) = &c.finish {
+                    report(f.call1(null, &to_js_error(&e)));
+                }
+            }
+        }
+    }
+}
+
+fn closed_error() -> Error {
+    Error::new(
+        Code::PopupClosed,
+        "The Connect window was closed before finishing",
+    )
+}
+
+/// Guards that live while the popup is open, dropped together.
+#[derive(Default)]
+struct Guards {
+    popup: Option<Window>,
+    message: Option<EventListener>,
+    poll: Option<Interval>,
+    timeout: Option<Timeout>,
+    abort: Option<AbortController>,
+    on_end: Vec<Box<dyn FnOnce()>>,
+}
+
+pub struct Flow {
+    config: Config,
+    state: String,
+    sink: Sink,
+    ended: Cell<bool>,
+    guards: RefCell<Guards>,
+}
+
+fn now() -> f64 {
+    js_sys::Date::now()
+}
+
+/// 128 random bits from `crypto.getRandomValues`, base64url.
+fn random_state(window: &Window) -> Result<String, Error> {
+    let mut bytes = [0u8; 16];
+    window
+        .crypto()
+        .and_then(|c| c.get_random_values_with_u8_array(&mut bytes).map(|_| ()))
+        .map_err(|_| {
+            Error::new(
+                Code::InvalidOptions,
+                "crypto.getRandomValues is not available",
+            )
+        })?;
+    Ok(crate::protocol::base64url(&bytes))
+}
+
+/// `window.open` features that centre the popup over the page.
+fn features(window: &Window, config: &Config) -> String {
+    let num = |v: Result<JsValue, JsValue>| v.ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
+    let (w, h) = (config.popup_width, config.popup_height);
+    let left = num(window.screen_x()) + ((num(window.outer_width()) - f64::from(w)) / 2.0).max(0.0);
+    let top = num(window.screen_y()) + ((num(window.outer_height()) - f64::from(h)) / 2.0).max(0.0);
+    [
+        "popup=yes,width=",
+        &w.to_string(),
+        ",height=",
+        &h.to_string(),
+        ",left=",
+        &(left as i32).to_string(),
+        ",top=",
+        &(top as i32).to_string(),
+    ]
+    .concat()
+}
+
+/// Opens a blank popup at once, as the loader does for a click that comes before
+/// the module is ready; the flow later navigates it to the Connect page.
+pub fn open_blank(window: &Window, config: &Config) -> Option<Window> {
+    window
+        .open_with_url_and_target_and_features(
+            "about:blank",
+            "zivacare-connect",
+            &features(window, config),
+        )
+        .ok()
+        .flatten()
+}
+
+/// Starts a flow: opens the popup synchronously (or navigates `popup`, one the
+/// loader opened inside the click), then listens. Never awaits before `window.open`.
+/// `on_end` runs when the flow ends, before the outcome is delivered.
+pub fn start(
+    config: Config,
+    sink: Sink,
+    popup: Option<Window>,
+    on_end: Option<Box<dyn FnOnce()>>,
+) -> Option<Rc<Flow>> {
+    let Some(window) = web_sys::window() else {
+        sink.deliver(Outcome::Failed(Error::new(
+            Code::PopupBlocked,
+            "No window to open a popup from",
+        )));
+        return None;
+    };
+    if let Some(active) = ACTIVE.with(|a| a.borrow().clone()) {
+        if let Some(p) = &active.guards.borrow().popup {
+            let _ = p.focus();
+        }
+        if let Some(p) = popup {
+            let _ = p.close();
+        }
+        sink.deliver(Outcome::Failed(Error::new(
+            Code::Busy,
+            "A ZivaCare Connect window is already open on this page",
+        )));
+        return None;
+    }
+    let state = match config
+        .state
+        .clone()
+        .map_or_else(|| random_state(&window), Ok)
+    {
+        Ok(s) => s,
+        Err(e) => {
+            sink.deliver(Outcome::Failed(e));
+            return None;
+        }
+    };
+    let origin = window.location().origin().unwrap_or_default();
+    let url = popup_url(&config, &origin, &state);
+    let popup = match popup {
+        Some(p) => p.location().set_href(&url).ok().map(|_| p),
+        None => window
+            .open_with_url_and_target_and_features(
+                &url,
+                "zivacare-connect",
+                &features(&window, &config),
+            )
+            .ok()
+            .flatten(),
+    };
+    let Some(popup) = popup else {
+        sink.deliver(Outcome::Failed(Error::new(
+            Code::PopupBlocked,
+            "The browser blocked the ZivaCare Connect popup; start it from a click",
+        )));
+        return None;
+    };
+    let flow = Rc::new(Flow {
+        config,
+        state,
+        sink,
+        ended: Cell::new(false),
+        guards: RefCell::new(Guards::default()),
+    });
+    ACTIVE.with(|a| *a.borrow_mut() = Some(flow.clone()));
+    let opened_at = now();
+    {
+        let mut g = flow.guards.borrow_mut();
+        g.popup = Some(popup);
+        g.on_end.extend(on_end);
+        let weak = Rc::downgrade(&flow);
+        g.message = Some(EventListener::new(&window, "message", move |event| {
+            if let (Some(flow), Some(event)) = (weak.upgrade(), event.dyn_ref::<MessageEvent>()) {
+                flow.on_message(event);
+            }
+        }));
+        let weak = Rc::downgrade(&flow);
+        g.poll = Some(Interval::new(POLL_MS, move || {
+            if let Some(flow) = weak.upgrade() {
+                flow.on_poll(opened_at);
+            }
+        }));
+        let weak = Rc::downgrade(&flow);
+        g.timeout = Some(Timeout::new(flow.config.timeout_ms, move || {
+            if let Some(flow) = weak.upgrade() {
+                flow.end(Outcome::Failed(Error::new(
+                    Code::Timeout,
+                    "The Connect flow timed out",
+                )));
+            }
+        }));
+    }
+    flow.event("popup_opened", &JsValue::UNDEFINED);
+    Some(flow)
+}
+
+impl Flow {
+    fn event(&self, name: &str, details: &JsValue) {
+        self.sink.callbacks().event(name, details);
+    }
+
+    fn is_popup(&self, source: Option<js_sys::Object>) -> bool {
+        match (source, &self.guards.borrow().popup) {
+            (Some(s), Some(p)) => JsValue::from(s) == JsValue::from(p.clone()),
+            _ => false,
+        }
+    }
+
+    fn on_message(self: &Rc<Self>, event: &MessageEvent) {
+        if self.ended.get() {
+            return;
+        }
+        let data = read_data(&event.data());
+        let origin = event.origin();
+        let verdict = check(
+            &self.config.connect_origin,
+            &self.state,
+            &Incoming {
+                origin: &origin,
+                from_popup: self.is_popup(event.source()),
+                data: &data,
+            },
+        );
+        match verdict {
+            Verdict::Reject(reason) => {
+                self.event(
+                    "message_rejected",
+                    &object(&[("reason", &reason.as_str().into())]),
+                );
+            }
+            Verdict::Close => self.end(Outcome::Closed),
+            Verdict::Error { code, message } => {
+                let mut e = Error::new(Code::ConnectError, message);
+                e.connect_code = Some(code);
+                self.end(Outcome::Failed(e));
+            }
+            Verdict::Finish { special_token } => self.on_token(special_token),
+        }
+    }
+
+    fn on_poll(self: &Rc<Self>, opened_at: f64) {
+        let closed = self
+            .guards
+            .borrow()
+            .popup
+            .as_ref()
+            .is_some_and(|p| p.closed().unwrap_or(true));
+        if !closed {
+            return;
+        }
+        if now() - opened_at < SEVERED_WITHIN_MS {
+            self.end(Outcome::Failed(Error::new(
+                Code::OpenerSevered,
+                "The Connect window lost its link to this page at once: is the page served with \
+                 Cross-Origin-Opener-Policy: same-origin? Use same-origin-allow-popups.",
+            )));
+        } else {
+            self.end(Outcome::Closed);
+        }
+    }
+
+    /// A valid finish: close the popup and stop listening, then hand the token on.
+    fn on_token(self: &Rc<Self>, special_token: String) {
+        self.event("token_received", &JsValue::UNDEFINED);
+        let (popup, message, poll) = {
+            let mut g = self.guards.borrow_mut();
+            (g.popup.take(), g.message.take(), g.poll.take())
+        };
+        if let Some(p) = popup {
+            let _ = p.close();
+        }
+        drop((message, poll));
+        let c = &self.config;
+        let response = object(&[
+            ("specialToken", &special_token.into()),
+            ("clientId", &c.client_id.as_str().into()),
+            ("clientUserId", &c.client_user_id.as_str().into()),
+            ("state", &self.state.as_str().into()),
+        ]);
+        let Some(server_url) = c.server_url.clone() else {
+            self.end(Outcome::Done(response));
+            return;
+        };
+        let abort = AbortController::new().ok();
+        let signal = abort.as_ref().map(|a| a.signal());
+        self.guards.borrow_mut().abort = abort;
+        let flow = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let outcome = forward::post(&flow, &server_url, &response, signal.as_ref()).await;
+            flow.end(match outcome {
+                Ok(reply) => {
+                    let _ = js_sys::Reflect::set(&response, &"serverResponse".into(), &reply);
+                    Outcome::Done(response)
+                }
+                Err(e) => Outcome::Failed(e),
+            });
+        });
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn callbacks(&self) -> &Callbacks {
+        self.sink.callbacks()
+    }
+
+    pub fn is_ended(&self) -> bool {
+        self.ended.get()
+    }
+
+    /// Ends the flow once: closes the popup, drops every listener and timer,
+    /// aborts a pending forward, frees the page for the next flow, then delivers.
+    pub fn end(self: &Rc<Self>, outcome: Outcome) {
+        if self.ended.replace(true) {
+            return;
+        }
+        let guards = std::mem::take(&mut *self.guards.borrow_mut());
+        ACTIVE.with(|a| {
+            let mut a = a.borrow_mut();
+            if a.as_ref().is_some_and(|f| Rc::ptr_eq(f, self)) {
+                *a = None;
+            }
+        });
+        let Guards {
+            popup,
+            message,
+            poll,
+            timeout,
+            abort,
+            on_end,
+        } = guards;
+        drop((message, poll, timeout));
+        if let Some(p) = popup {
+            let _ = p.close();
+        }
+        if let Some(a) = abort {
+            a.abort();
+        }
+        for f in on_end {
+            f();
+        }
+        match &outcome {
+            Outcome::Done(_) => self.event("finished", &JsValue::UNDEFINED),
+            Outcome::Closed => self.event("closed", &JsValue::UNDEFINED),
+            Outcome::Failed(e) => {
+                self.event("error", &object(&[("code", &e.code.as_str().into())]))
+            }
+        }
+        self.sink.deliver(outcome);
+    }
+}
+
+/// A weak reference to a flow, as the page's handle holds it.
+pub type FlowRef = Weak<Flow>;

@@ -1,0 +1,24 @@
+//! ZivaCare Connect for WebAssembly.
+//!
+//! `open()`, `connect()` and `button()` replace ZivaCare's `connect.js`: they open
+//! the Connect popup, accept only the verified finish message of the flow they
+//! started, and forward the one-time specialToken to the integrator's server.
+//! The pure logic (options, protocol, retry policy) is in `options` and
+//! `protocol`, tested natively; the rest talks to the browser.
+
+pub mod error;
+pub mod options;
+pub mod protocol;
+
+#[cfg(target_arch = "wasm32")]
+mod api;
+#[cfg(target_arch = "wasm32")]
+mod button;
+#[cfg(target_arch = "wasm32")]
+mod flow;
+#[cfg(target_arch = "wasm32")]
+mod forward;
+#[cfg(target_arch = "wasm32")]
+mod js;
+#[cfg(target_arch = "wasm32")]
+pub use api::*;

@@ -1,0 +1,170 @@
+//! Options validation, table-driven: what a page may pass and what it is told.
+#![cfg(not(target_arch = "wasm32"))]
+
+use zivacare_connect::error::Code;
+use zivacare_connect::options::{check_keys, validate, Credentials, ParsedUrl, RawOptions};
+
+fn url(href: &str) -> ParsedUrl {
+    // A tiny stand-in for the browser's URL parser, enough for these cases.
+    let (protocol, rest) = href.split_once("//").unwrap();
+    let authority = rest.split(['/', '?', '#']).next().unwrap();
+    let host = authority.rsplit('@').next().unwrap();
+    let hostname = match host.find(']') {
+        Some(end) => host[..=end].to_owned(),
+        None => host.split(':').next().unwrap().to_lowercase(),
+    };
+    ParsedUrl {
+        href: href.into(),
+        origin: format!("{protocol}//{}", host.to_lowercase()),
+        protocol: protocol.into(),
+        hostname,
+        has_credentials: authority.contains('@'),
+        has_hash: href.contains('#'),
+    }
+}
+
+fn base() -> RawOptions {
+    RawOptions {
+        client_id: Some("demo-client".into()),
+        client_user_id: Some("ann@example.com".into()),
+        has_finish: true,
+        ..RawOptions::default()
+    }
+}
+
+#[test]
+fn minimal_options_get_documented_defaults() {
+    let c = validate(base(), true).unwrap();
+    assert_eq!(c.connect_url, "https://connect.zivacare.com/connect");
+    assert_eq!(c.connect_origin, "https://connect.zivacare.com");
+    assert_eq!(c.server_url, None);
+    assert_eq!(c.state, None);
+    assert_eq!(c.credentials, Credentials::SameOrigin);
+    assert_eq!(c.timeout_ms, 600_000);
+    assert_eq!(c.label, "Connect Health Data");
+    assert_eq!((c.popup_width, c.popup_height), (500, 720));
+}
+
+#[test]
+fn every_bad_option_names_its_field() {
+    type Edit = fn(&mut RawOptions);
+    let cases: &[(&str, Edit)] = &[
+        ("clientId", |o| o.client_id = None),
+        ("clientId", |o| o.client_id = Some("  ".into())),
+        ("clientId", |o| o.client_id = Some("a\nb".into())),
+        ("clientId", |o| o.client_id = Some("x".repeat(513))),
+        ("clientUserId", |o| o.client_user_id = None),
+        ("clientUserId", |o| o.client_user_id = Some(String::new())),
+        ("clientUserId", |o| {
+            o.client_user_id = Some("ann\u{0}".into())
+        }),
+        ("finish", |o| o.has_finish = false),
+        ("connectUrl", |o| {
+            o.connect_url = Some(Err("not a url".into()))
+        }),
+        ("connectUrl", |o| {
+            o.connect_url = Some(Ok(url("http://connect.example.com/c")))
+        }),
+        ("connectUrl", |o| {
+            o.connect_url = Some(Ok(url("ftp://127.0.0.1/c")))
+        }),
+        ("connectUrl", |o| {
+            o.connect_url = Some(Ok(url("https://u:p@connect.example.com/")))
+        }),
+        ("connectUrl", |o| {
+            o.connect_url = Some(Ok(url("https://connect.example.com/#x")))
+        }),
+        ("connectUrl", |o| {
+            o.connect_url = Some(Ok(ParsedUrl {
+                origin: "null".into(),
+                ..url("https://x.test/")
+            }))
+        }),
+        ("serverUrl", |o| o.server_url = Some(Err("::".into()))),
+        ("serverUrl", |o| {
+            o.server_url = Some(Ok(url("javascript://alert(1)")))
+        }),
+        ("serverUrl", |o| {
+            o.server_url = Some(Ok(url("https://u:p@api.example.com/t")))
+        }),
+        ("state", |o| o.state = Some(String::new())),
+        ("state", |o| o.state = Some("has space".into())),
+        ("state", |o| o.state = Some("ü".into())),
+        ("state", |o| o.state = Some("a".repeat(513))),
+        ("serverHeaders", |o| {
+            o.server_headers = vec![("Bad Name".into(), "v".into())]
+        }),
+        ("serverHeaders", |o| {
+            o.server_headers = vec![("X-Csrf".into(), "a\r\nb".into())]
+        }),
+        ("serverHeaders", |o| {
+            o.server_headers = vec![("content-type".into(), "text/plain".into())]
+        }),
+        ("serverHeaders", |o| {
+            o.server_headers = vec![("X-ZivaCare-Connect".into(), "0".into())]
+        }),
+        ("credentials", |o| o.credentials = Some("all".into())),
+        ("timeoutMs", |o| o.timeout_ms = Some(0.0)),
+        ("timeoutMs", |o| o.timeout_ms = Some(1.5)),
+        ("timeoutMs", |o| o.timeout_ms = Some(f64::NAN)),
+        ("timeoutMs", |o| o.timeout_ms = Some(1e12)),
+        ("popupWidth", |o| o.popup_width = Some(10.0)),
+        ("popupHeight", |o| o.popup_height = Some(-700.0)),
+        ("label", |o| o.label = Some(String::new())),
+    ];
+    for (field, edit) in cases {
+        let mut raw = base();
+        edit(&mut raw);
+        let err = validate(raw, true).expect_err(field);
+        assert_eq!(err.code, Code::InvalidOptions, "{field}");
+        assert_eq!(err.field.as_deref(), Some(*field), "{}", err.message);
+        assert!(err.message.starts_with(field), "{}", err.message);
+    }
+}
+
+#[test]
+fn good_variants_are_accepted() {
+    let mut raw = base();
+    raw.connect_url = Some(Ok(url("http://127.0.0.1:8081/connect")));
+    raw.server_url = Some(Ok(url("http://127.0.0.1:8080/api/zivacare/token")));
+    raw.state = Some("server-Nonce_1.2~3".into());
+    raw.server_headers = vec![("X-CSRF-Token".into(), "abc".into())];
+    raw.credentials = Some("include".into());
+    raw.timeout_ms = Some(1000.0);
+    raw.label = Some("Conectar datos de salud".into());
+    let c = validate(raw, true).unwrap();
+    assert_eq!(c.connect_origin, "http://127.0.0.1:8081");
+    assert_eq!(
+        c.server_url.as_deref(),
+        Some("http://127.0.0.1:8080/api/zivacare/token")
+    );
+    assert_eq!(c.state.as_deref(), Some("server-Nonce_1.2~3"));
+    assert_eq!(c.credentials, Credentials::Include);
+    assert_eq!(c.timeout_ms, 1000);
+    for host in [
+        "http://localhost:9/c",
+        "http://app.localhost/c",
+        "http://[::1]:9/c",
+    ] {
+        let mut raw = base();
+        raw.connect_url = Some(Ok(url(host)));
+        assert!(validate(raw, true).is_ok(), "{host}");
+    }
+}
+
+#[test]
+fn finish_is_required_only_for_callback_calls() {
+    let mut raw = base();
+    raw.has_finish = false;
+    assert!(validate(raw, false).is_ok());
+}
+
+#[test]
+fn unknown_keys_are_reported_not_dropped() {
+    assert!(check_keys(&["clientId", "clientUserId", "finish", "onEvent"], true).is_ok());
+    let err = check_keys(&["clientId", "clientID"], true).unwrap_err();
+    assert_eq!(err.field.as_deref(), Some("clientID"));
+    let err = check_keys(&["clientId", "finish"], false).unwrap_err();
+    assert_eq!(err.field.as_deref(), Some("finish"));
+    assert!(check_keys(&["__proto__"], true).is_err());
+}

@@ -1,0 +1,328 @@
+//! The popup URL, the message filter and the retry policy, table-driven.
+//! The bad inputs come from the security checklist of the project.
+#![cfg(not(target_arch = "wasm32"))]
+
+use zivacare_connect::options::{validate, ParsedUrl, RawOptions};
+use zivacare_connect::protocol::{
+    backoff_ms, base64url, check, popup_url, should_retry, Data, Field, Incoming, Reason, Verdict,
+};
+
+const CONNECT: &str = "https://connect.zivacare.com";
+const STATE: &str = "s7ate-Of_This.Flow~1";
+const TOKEN: &str = "tok_SENTINEL_abc-DEF.123~";
+
+fn text(s: &str) -> Field {
+    Field::Text(s.into())
+}
+
+fn finish(state: Field, token: Field) -> Data {
+    Data::Object {
+        kind: text("zivacare-connect:finish"),
+        state,
+        special_token: token,
+        code: Field::Missing,
+        message: Field::Missing,
+    }
+}
+
+fn verdict(origin: &str, from_popup: bool, data: &Data) -> Verdict {
+    check(
+        CONNECT,
+        STATE,
+        &Incoming {
+            origin,
+            from_popup,
+            data,
+        },
+    )
+}
+
+#[test]
+fn a_valid_finish_is_accepted() {
+    let v = verdict(CONNECT, true, &finish(text(STATE), text(TOKEN)));
+    assert_eq!(
+        v,
+        Verdict::Finish {
+            special_token: TOKEN.into()
+        }
+    );
+}
+
+#[test]
+fn foreign_origins_are_rejected() {
+    let data = finish(text(STATE), text(TOKEN));
+    for origin in [
+        "https://connect.zivacare.com.evil.test",
+        "https://connect-zivacare.com",
+        "http://connect.zivacare.com",
+        "https://connect.zivacare.com:8443",
+        "https://connect.zivacare.com.",
+        "https://CONNECT.zivacare.com",
+        "https://connect.zivacare.com/",
+        "null",
+        "",
+        "*",
+        "https://app.example.com",
+    ] {
+        assert_eq!(
+            verdict(origin, true, &data),
+            Verdict::Reject(Reason::Origin),
+            "{origin:?}"
+        );
+    }
+}
+
+#[test]
+fn an_unset_or_opaque_expected_origin_fails_closed() {
+    let data = finish(text(STATE), text(TOKEN));
+    for expected in ["", "null", "*"] {
+        let v = check(
+            expected,
+            STATE,
+            &Incoming {
+                origin: expected,
+                from_popup: true,
+                data: &data,
+            },
+        );
+        assert_eq!(v, Verdict::Reject(Reason::Origin), "{expected:?}");
+    }
+}
+
+#[test]
+fn a_message_from_another_window_is_rejected() {
+    let v = verdict(CONNECT, false, &finish(text(STATE), text(TOKEN)));
+    assert_eq!(v, Verdict::Reject(Reason::Source));
+}
+
+#[test]
+fn missing_wrong_or_stale_states_are_rejected() {
+    for state in [
+        Field::Missing,
+        Field::Other,
+        text(""),
+        text("previous-attempt"),
+        text(&STATE.to_uppercase()),
+        text(&format!("{STATE} ")),
+    ] {
+        assert_eq!(
+            verdict(CONNECT, true, &finish(state.clone(), text(TOKEN))),
+            Verdict::Reject(Reason::State),
+            "{state:?}"
+        );
+    }
+    // An empty expected state never matches, not even an empty one.
+    let data = finish(text(""), text(TOKEN));
+    assert_eq!(
+        check(
+            CONNECT,
+            "",
+            &Incoming {
+                origin: CONNECT,
+                from_popup: true,
+                data: &data
+            }
+        ),
+        Verdict::Reject(Reason::State)
+    );
+}
+
+#[test]
+fn bad_tokens_are_rejected() {
+    let huge = "a".repeat(1 << 20);
+    for token in [
+        Field::Missing,
+        Field::Other,
+        text(""),
+        text(&"a".repeat(513)),
+        text(&huge),
+        text("tok\0en"),
+        text("tok\ren"),
+        text("tok\nen"),
+        text("tok\u{202E}en"),
+        text("tok en"),
+        text("<img src=x onerror=alert(1)>"),
+        text("tök"),
+    ] {
+        assert_eq!(
+            verdict(CONNECT, true, &finish(text(STATE), token.clone())),
+            Verdict::Reject(Reason::Token),
+            "{token:?}"
+        );
+    }
+    assert!(matches!(
+        verdict(CONNECT, true, &finish(text(STATE), text(&"a".repeat(512)))),
+        Verdict::Finish { .. }
+    ));
+}
+
+#[test]
+fn wrong_shapes_and_types_are_rejected() {
+    assert_eq!(
+        verdict(CONNECT, true, &Data::NotObject),
+        Verdict::Reject(Reason::Shape)
+    );
+    let with_kind = |kind: Field| Data::Object {
+        kind,
+        state: text(STATE),
+        special_token: text(TOKEN),
+        code: Field::Missing,
+        message: Field::Missing,
+    };
+    assert_eq!(
+        verdict(CONNECT, true, &with_kind(Field::Missing)),
+        Verdict::Reject(Reason::Shape)
+    );
+    assert_eq!(
+        verdict(CONNECT, true, &with_kind(Field::Other)),
+        Verdict::Reject(Reason::Shape)
+    );
+    for kind in [
+        "ZIVACARE-CONNECT:FINISH",
+        "zivacare-connect:Finish",
+        "finish",
+        "zivacare-connect:finish ",
+    ] {
+        assert_eq!(
+            verdict(CONNECT, true, &with_kind(text(kind))),
+            Verdict::Reject(Reason::Type),
+            "{kind}"
+        );
+    }
+}
+
+#[test]
+fn close_and_error_messages() {
+    let close = Data::Object {
+        kind: text("zivacare-connect:close"),
+        state: text(STATE),
+        special_token: Field::Missing,
+        code: Field::Missing,
+        message: Field::Missing,
+    };
+    assert_eq!(verdict(CONNECT, true, &close), Verdict::Close);
+    let error = |code: Field, message: Field| Data::Object {
+        kind: text("zivacare-connect:error"),
+        state: text(STATE),
+        special_token: Field::Missing,
+        code,
+        message,
+    };
+    assert_eq!(
+        verdict(
+            CONNECT,
+            true,
+            &error(text("0011"), text("<img src=x onerror=alert(1)>"))
+        ),
+        Verdict::Error {
+            code: "0011".into(),
+            message: "<img src=x onerror=alert(1)>".into()
+        }
+    );
+    assert_eq!(
+        verdict(CONNECT, true, &error(text("0011"), Field::Missing)),
+        Verdict::Error {
+            code: "0011".into(),
+            message: String::new()
+        }
+    );
+    let long = "m".repeat(10_000);
+    match verdict(CONNECT, true, &error(text("0001"), text(&long))) {
+        Verdict::Error { message, .. } => assert_eq!(message.len(), 500),
+        v => panic!("{v:?}"),
+    }
+    for code in [
+        Field::Missing,
+        Field::Other,
+        text(""),
+        text("00 11"),
+        text(&"9".repeat(33)),
+    ] {
+        assert_eq!(
+            verdict(CONNECT, true, &error(code.clone(), Field::Missing)),
+            Verdict::Reject(Reason::Shape),
+            "{code:?}"
+        );
+    }
+    assert_eq!(
+        verdict(CONNECT, true, &error(text("0011"), Field::Other)),
+        Verdict::Reject(Reason::Shape)
+    );
+}
+
+fn config(connect_url: &str) -> zivacare_connect::options::Config {
+    let raw = RawOptions {
+        client_id: Some("demo client&1".into()),
+        client_user_id: Some("ann+test@example.com".into()),
+        connect_url: Some(Ok(ParsedUrl {
+            href: connect_url.into(),
+            origin: "http://127.0.0.1:8081".into(),
+            protocol: "http:".into(),
+            hostname: "127.0.0.1".into(),
+            ..ParsedUrl::default()
+        })),
+        has_finish: true,
+        ..RawOptions::default()
+    };
+    validate(raw, true).unwrap()
+}
+
+#[test]
+fn popup_url_encodes_every_value() {
+    let url = popup_url(
+        &config("http://127.0.0.1:8081/connect"),
+        "http://localhost:8080",
+        "abc_123",
+    );
+    assert_eq!(
+        url,
+        "http://127.0.0.1:8081/connect?clientId=demo%20client%261&clientUserId=ann%2Btest%40example.com\
+         &origin=http%3A%2F%2Flocalhost%3A8080&state=abc_123"
+    );
+    let url = popup_url(
+        &config("http://127.0.0.1:8081/connect?lang=es"),
+        "https://a.example",
+        "s",
+    );
+    assert!(
+        url.starts_with("http://127.0.0.1:8081/connect?lang=es&clientId="),
+        "{url}"
+    );
+}
+
+#[test]
+fn base64url_matches_known_vectors() {
+    for (input, out) in [
+        (&b""[..], ""),
+        (b"f", "Zg"),
+        (b"fo", "Zm8"),
+        (b"foo", "Zm9v"),
+        (b"foob", "Zm9vYg"),
+        (&[0xfb, 0xff, 0xbf][..], "-_-_"),
+    ] {
+        assert_eq!(base64url(input), out);
+    }
+    assert_eq!(base64url(&[7u8; 16]).len(), 22);
+}
+
+#[test]
+fn retries_only_network_errors_and_5xx_three_times() {
+    for (status, retry) in [
+        (None, true),
+        (Some(500), true),
+        (Some(503), true),
+        (Some(400), false),
+        (Some(404), false),
+        (Some(409), false),
+        (Some(429), false),
+    ] {
+        assert_eq!(should_retry(status, 0), retry, "{status:?}");
+    }
+    assert!(should_retry(None, 2));
+    assert!(!should_retry(None, 3));
+    assert!(!should_retry(Some(502), 3));
+    assert_eq!(
+        [backoff_ms(0), backoff_ms(1), backoff_ms(2)],
+        [250, 500, 1000]
+    );
+}
