@@ -7,7 +7,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::button::Button;
 use crate::error::Error;
-use crate::flow::{open_blank, start, FlowRef, Outcome, Sink};
+use crate::flow::{start, FlowRef, Outcome, Sink};
 use crate::js::{read_options, to_js_error};
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -157,21 +157,17 @@ pub fn connect(options: &JsValue) -> Promise {
     connect_with(options, None)
 }
 
-/// Opens a blank popup for a call made before the module is ready (the loader's
-/// use); `null` if the browser blocked it.
-#[wasm_bindgen(js_name = "__openBlank", skip_typescript)]
-pub fn open_blank_js(options: &JsValue) -> Option<web_sys::Window> {
-    let window = web_sys::window()?;
-    let (config, _) = read_options(options, true)
-        .or_else(|_| read_options(options, false))
-        .ok()?;
-    open_blank(&window, &config)
+thread_local! {
+    /// Rendered buttons live here until `destroy()`, not as long as their handle:
+    /// a page that drops the handle (garbage collection frees it) keeps its button.
+    static BUTTONS: RefCell<Vec<(u32, Button)>> = const { RefCell::new(Vec::new()) };
+    static NEXT_ID: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
 /// The handle `button()` returns.
 #[wasm_bindgen]
 pub struct ButtonHandle {
-    button: RefCell<Option<Button>>,
+    id: u32,
 }
 
 #[wasm_bindgen]
@@ -179,7 +175,12 @@ impl ButtonHandle {
     /// Removes the button and every listener it added; ends a flow it started.
     /// Safe to call more than once.
     pub fn destroy(&self) {
-        let button = self.button.borrow_mut().take();
+        let button = BUTTONS.with(|b| {
+            let mut b = b.borrow_mut();
+            let i = b.iter().position(|(id, _)| *id == self.id)?;
+            Some(b.swap_remove(i).1)
+        });
+        // Dropped outside the borrow: ending a flow runs the page's callbacks.
         drop(button);
     }
 }
@@ -189,9 +190,9 @@ impl ButtonHandle {
 pub fn button(target: &JsValue, options: &JsValue) -> Result<ButtonHandle, JsValue> {
     let (config, callbacks) = read_options(options, true).map_err(throw)?;
     let button = Button::render(target, config, callbacks).map_err(throw)?;
-    Ok(ButtonHandle {
-        button: RefCell::new(Some(button)),
-    })
+    let id = NEXT_ID.with(|n| n.replace(n.get().wrapping_add(1)));
+    BUTTONS.with(|b| b.borrow_mut().push((id, button)));
+    Ok(ButtonHandle { id })
 }
 
 #[wasm_bindgen(typescript_custom_section)]

@@ -151,19 +151,6 @@ fn features(window: &Window, config: &Config) -> String {
     .concat()
 }
 
-/// Opens a blank popup at once, as the loader does for a click that comes before
-/// the module is ready; the flow later navigates it to the Connect page.
-pub fn open_blank(window: &Window, config: &Config) -> Option<Window> {
-    window
-        .open_with_url_and_target_and_features(
-            "about:blank",
-            "zivacare-connect",
-            &features(window, config),
-        )
-        .ok()
-        .flatten()
-}
-
 /// Starts a flow: opens the popup synchronously (or navigates `popup`, one the
 /// loader opened inside the click), then listens. Never awaits before `window.open`.
 /// `on_end` runs when the flow ends, before the outcome is delivered.

@@ -1,0 +1,453 @@
+//! The DOM parts in headless Chromium (`wasm-pack test --headless --chrome`):
+//! the button, the message filter with real `MessageEvent`s, popup blocking and
+//! the forward. `window.open` and `window.fetch` are wrapped to observe calls;
+//! the real ones still run unless a test blocks the popup or answers the fetch.
+#![cfg(target_arch = "wasm32")]
+
+use gloo_timers::future::TimeoutFuture;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::*;
+use zivacare_connect::{button, connect, open};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(inline_js = r#"
+// The Connect stand-in is a page of this test server's own origin: the server
+// sends Cross-Origin-Opener-Policy: same-origin, which cuts a cross-origin popup
+// (or one showing an error page) off from its opener.
+const CONNECT = location.origin;
+const CONNECT_PAGE = CONNECT + "/wasm-bindgen-test";
+let log = [], fetches = [], opened = [], replies = [];
+const realOpen = window.open.bind(window);
+let blockPopups = false;
+let lastPopup = null;
+window.open = (url, ...rest) => {
+  opened.push(String(url));
+  lastPopup = blockPopups ? null : realOpen(url, ...rest);
+  return lastPopup;
+};
+// Installed by reset(), not at load: the test harness itself fetches the .wasm.
+const fakeFetch = async (req) => {
+  fetches.push({ url: req.url, method: req.method, type: req.headers.get("content-type"),
+                 marker: req.headers.get("x-zivacare-connect"), csrf: req.headers.get("x-csrf-token"),
+                 body: await req.text() });
+  const status = replies.length ? replies.shift() : 200;
+  if (status === 0) throw new TypeError("Failed to fetch");
+  return new Response(JSON.stringify({ zivaUserCode: "u-1", connected: status < 300 }), { status });
+};
+export function reset() {
+  window.fetch = fakeFetch;
+  log = []; fetches = []; opened = []; replies = []; blockPopups = false;
+  for (const el of document.querySelectorAll(".zivacare-connect-button")) el.remove();
+}
+export function block_popups() { blockPopups = true; }
+export function reply_with(statuses) { replies = Array.from(statuses); }
+export function cross_origin_connect() { return "http://localhost:" + location.port + "/connect"; }
+export function options(extra) {
+  return Object.assign({
+    clientId: "demo-client",
+    clientUserId: "ann@example.com",
+    connectUrl: CONNECT_PAGE,
+    finish(err, res) {
+      log.push(err ? "finish:error:" + err.code + (err.status ? ":" + err.status : "") + (err.connectCode ? ":" + err.connectCode : "")
+                   : "finish:ok:" + res.specialToken + (res.serverResponse ? ":server:" + res.serverResponse.zivaUserCode : ""));
+    },
+    close() { log.push("close"); },
+    onEvent(name, details) {
+      if (name === "message_rejected") log.push("rejected:" + details.reason);
+    },
+  }, extra || {});
+}
+export function no_server(opts) { delete opts.serverUrl; return opts; }
+export function log_text() { return log.join(" "); }
+export function fetch_count() { return fetches.length; }
+export function fetch_field(i, name) { return String(fetches[i][name]); }
+export function open_count() { return opened.length; }
+export function popup_state() {
+  return new URL(opened[opened.length - 1]).searchParams.get("state");
+}
+export function popup_url() { return opened[opened.length - 1]; }
+/** Posts to this window as if from `source` at `origin`. */
+export function post(data, origin, source) {
+  window.dispatchEvent(new MessageEvent("message", { data, origin: origin || CONNECT, source }));
+}
+export function current_popup() { return lastPopup; }
+export function the_button() { return document.querySelector("button.zivacare-connect-button"); }
+export function click(el) { el.click(); }
+export function body() { return document.body; }
+export function finish_msg(state, token) { return { type: "zivacare-connect:finish", state, specialToken: token }; }
+export function proto_msg(state) {
+  return JSON.parse('{"__proto__": {"type": "zivacare-connect:finish", "specialToken": "tok_SENTINEL_proto"}, "state": "' + state + '"}');
+}
+export function session_has(text) {
+  return JSON.stringify(Object.assign({}, sessionStorage)).includes(text)
+    || JSON.stringify(Object.assign({}, localStorage)).includes(text)
+    || document.cookie.includes(text) || location.href.includes(text)
+    || document.documentElement.outerHTML.includes(text);
+}
+"#)]
+extern "C" {
+    fn reset();
+    fn block_popups();
+    fn reply_with(statuses: Vec<u16>);
+    fn options(extra: JsValue) -> JsValue;
+    fn cross_origin_connect() -> String;
+    fn log_text() -> String;
+    fn fetch_count() -> u32;
+    fn fetch_field(i: u32, name: &str) -> String;
+    fn current_popup() -> JsValue;
+    fn open_count() -> u32;
+    fn popup_state() -> String;
+    fn popup_url() -> String;
+    fn post(data: JsValue, origin: Option<String>, source: JsValue);
+    fn the_button() -> Option<web_sys::HtmlButtonElement>;
+    fn click(el: &web_sys::HtmlElement);
+    fn body() -> web_sys::HtmlElement;
+    fn finish_msg(state: &str, token: &str) -> JsValue;
+    fn proto_msg(state: &str) -> JsValue;
+    fn session_has(text: &str) -> bool;
+}
+
+const TOKEN: &str = "tok_SENTINEL_browser-1";
+fn extra(pairs: &[(&str, JsValue)]) -> JsValue {
+    let obj = js_sys::Object::new();
+    for (k, v) in pairs {
+        js_sys::Reflect::set(&obj, &(*k).into(), v).unwrap();
+    }
+    obj.into()
+}
+
+fn server() -> JsValue {
+    extra(&[("serverUrl", "/api/zivacare/token".into())])
+}
+
+async fn settle(ms: u32) {
+    TimeoutFuture::new(ms).await;
+}
+
+#[wasm_bindgen_test]
+fn button_renders_as_an_accessible_button() {
+    reset();
+    let handle = button(&"body".into(), &options(JsValue::UNDEFINED)).unwrap();
+    let b = the_button().expect("a button in the page");
+    assert_eq!(b.type_(), "button");
+    assert_eq!(b.text_content().as_deref(), Some("Connect Health Data"));
+    assert!(!b.disabled());
+    assert_eq!(b.get_attribute("aria-busy"), None);
+    handle.destroy();
+    assert!(the_button().is_none());
+    handle.destroy(); // safe twice
+}
+
+#[wasm_bindgen_test]
+fn button_label_and_bad_target_are_reported() {
+    reset();
+    let handle = button(
+        &body().into(),
+        &options(extra(&[("label", "Conectar".into())])),
+    )
+    .unwrap();
+    assert_eq!(
+        the_button().unwrap().text_content().as_deref(),
+        Some("Conectar")
+    );
+    handle.destroy();
+    let err = button(&"#nowhere".into(), &options(JsValue::UNDEFINED))
+        .err()
+        .expect("error");
+    assert_eq!(
+        js_sys::Reflect::get(&err, &"code".into()).unwrap(),
+        "invalid_options"
+    );
+    assert_eq!(
+        js_sys::Reflect::get(&err, &"field".into()).unwrap(),
+        "target"
+    );
+    assert!(err.is_instance_of::<js_sys::Error>());
+    let err = open(&options(extra(&[("clientId", 42.into())])))
+        .err()
+        .expect("error");
+    assert_eq!(
+        js_sys::Reflect::get(&err, &"field".into()).unwrap(),
+        "clientId"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn button_is_busy_while_its_flow_is_open_and_a_double_click_opens_one_popup() {
+    reset();
+    let handle = button(&"body".into(), &options(JsValue::UNDEFINED)).unwrap();
+    let b = the_button().unwrap();
+    click(&b);
+    click(&b);
+    assert_eq!(open_count(), 1);
+    assert!(b.disabled());
+    assert_eq!(b.get_attribute("aria-busy").as_deref(), Some("true"));
+    post(finish_msg(&popup_state(), TOKEN), None, current_popup());
+    assert_eq!(log_text(), ["finish:ok:", TOKEN].concat());
+    assert!(!b.disabled());
+    assert_eq!(b.get_attribute("aria-busy"), None);
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn destroy_mid_flow_closes_the_popup_and_leaves_no_listener() {
+    reset();
+    let handle = button(&"body".into(), &options(JsValue::UNDEFINED)).unwrap();
+    let b = the_button().unwrap();
+    click(&b);
+    let popup = current_popup();
+    let state = popup_state();
+    handle.destroy();
+    assert!(the_button().is_none());
+    settle(50).await;
+    assert_eq!(
+        js_sys::Reflect::get(&popup, &"closed".into()).unwrap(),
+        true
+    );
+    assert_eq!(log_text(), "close");
+    // The message listener is gone: a valid message now reaches nobody.
+    post(finish_msg(&state, TOKEN), None, popup);
+    // The click listener is gone: clicking the detached button opens nothing.
+    click(&b);
+    assert_eq!(open_count(), 1);
+    assert_eq!(log_text(), "close");
+}
+
+#[wasm_bindgen_test]
+async fn forged_messages_are_ignored_and_never_posted() {
+    reset();
+    let handle = open(&options(server())).unwrap();
+    let popup = current_popup();
+    let state = popup_state();
+    let good = || finish_msg(&state, TOKEN);
+    post(good(), Some("http://127.0.0.1:9999".into()), popup.clone()); // another port
+    post(
+        good(),
+        Some(cross_origin_connect().replace("/connect", "")),
+        popup.clone(),
+    ); // same host, other name
+    post(good(), Some("null".into()), popup.clone()); // sandboxed frame
+    post(good(), None, JsValue::NULL); // right origin, no window
+    post(good(), None, js_sys::global().into()); // right origin, wrong window
+    post(finish_msg("previous-attempt", TOKEN), None, popup.clone());
+    post(finish_msg(&state, "tok\nen"), None, popup.clone());
+    post(
+        finish_msg(&state, &"a".repeat(1 << 20)),
+        None,
+        popup.clone(),
+    );
+    post(
+        JsValue::from_str(
+            &js_sys::JSON::stringify(&good())
+                .unwrap()
+                .as_string()
+                .unwrap(),
+        ),
+        None,
+        popup.clone(),
+    );
+    post(JsValue::NULL, None, popup.clone());
+    post(js_sys::Array::of1(&good()).into(), None, popup.clone());
+    post(proto_msg(&state), None, popup.clone());
+    settle(50).await;
+    assert_eq!(fetch_count(), 0);
+    assert_eq!(
+        log_text(),
+        "rejected:origin rejected:origin rejected:origin rejected:source rejected:source \
+         rejected:state rejected:token rejected:token rejected:shape rejected:shape rejected:shape rejected:shape"
+    );
+    assert!(!handle.closed(), "ignored messages never end the flow");
+    assert_eq!(
+        js_sys::Reflect::get(&popup, &"closed".into()).unwrap(),
+        false
+    );
+    handle.close();
+    assert_eq!(log_text().rsplit(' ').next(), Some("close"));
+}
+
+#[wasm_bindgen_test]
+async fn a_valid_finish_posts_once_with_the_protocol_body() {
+    reset();
+    let opts = options(extra(&[
+        ("serverUrl", "/api/zivacare/token".into()),
+        ("serverHeaders", extra(&[("X-CSRF-Token", "csrf-1".into())])),
+    ]));
+    open(&opts).unwrap();
+    let popup = current_popup();
+    let state = popup_state();
+    post(finish_msg(&state, TOKEN), None, popup.clone());
+    post(finish_msg(&state, TOKEN), None, popup.clone()); // the same message twice
+    settle(100).await;
+    assert_eq!(fetch_count(), 1);
+    assert!(fetch_field(0, "url").ends_with("/api/zivacare/token"));
+    assert_eq!(fetch_field(0, "method"), "POST");
+    assert_eq!(fetch_field(0, "type"), "application/json");
+    assert_eq!(fetch_field(0, "marker"), "1");
+    assert_eq!(fetch_field(0, "csrf"), "csrf-1");
+    let expected_body = [
+        r#"{"specialToken":""#,
+        TOKEN,
+        r#"","clientId":"demo-client","clientUserId":"ann@example.com","state":""#,
+        &state,
+        r#""}"#,
+    ]
+    .concat();
+    assert_eq!(fetch_field(0, "body"), expected_body);
+    assert_eq!(log_text(), ["finish:ok:", TOKEN, ":server:u-1"].concat());
+    assert_eq!(
+        js_sys::Reflect::get(&popup, &"closed".into()).unwrap(),
+        true
+    );
+    assert!(
+        !session_has(TOKEN),
+        "the token is kept nowhere a script can read it"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn network_errors_and_5xx_are_retried_but_4xx_is_final() {
+    reset();
+    reply_with(vec![0, 503, 200]);
+    open(&options(server())).unwrap();
+    post(finish_msg(&popup_state(), TOKEN), None, current_popup());
+    settle(1200).await;
+    assert_eq!(fetch_count(), 3);
+    assert_eq!(log_text(), ["finish:ok:", TOKEN, ":server:u-1"].concat());
+
+    reset();
+    reply_with(vec![400]);
+    open(&options(server())).unwrap();
+    post(finish_msg(&popup_state(), TOKEN), None, current_popup());
+    settle(400).await;
+    assert_eq!(fetch_count(), 1);
+    assert_eq!(log_text(), "finish:error:server_error:400");
+
+    reset();
+    reply_with(vec![500, 500, 500, 500]);
+    open(&options(server())).unwrap();
+    post(finish_msg(&popup_state(), TOKEN), None, current_popup());
+    settle(2200).await;
+    assert_eq!(fetch_count(), 4);
+    assert_eq!(log_text(), "finish:error:server_error:500");
+}
+
+#[wasm_bindgen_test]
+async fn a_blocked_popup_reports_popup_blocked_and_leaves_nothing_behind() {
+    reset();
+    block_popups();
+    let handle = open(&options(server())).unwrap();
+    assert_eq!(log_text(), "finish:error:popup_blocked");
+    assert!(handle.closed());
+    // No listener was left: the next flow is not busy.
+    reset();
+    let handle = open(&options(JsValue::UNDEFINED)).unwrap();
+    assert!(!handle.closed());
+    handle.close();
+    assert_eq!(log_text(), "close");
+}
+
+#[wasm_bindgen_test]
+async fn a_second_flow_is_busy_and_connect_errors_and_closes_are_reported() {
+    reset();
+    let first = open(&options(JsValue::UNDEFINED)).unwrap();
+    open(&options(JsValue::UNDEFINED)).unwrap();
+    assert_eq!(log_text(), "finish:error:busy");
+    assert_eq!(open_count(), 1);
+    let error = extra(&[
+        ("type", "zivacare-connect:error".into()),
+        ("state", popup_state().into()),
+        ("code", "0011".into()),
+        ("message", "<img src=x onerror=alert(1)>".into()),
+    ]);
+    post(error, None, current_popup());
+    assert_eq!(
+        log_text(),
+        "finish:error:busy finish:error:connect_error:0011"
+    );
+    assert!(first.closed());
+
+    reset();
+    open(&options(JsValue::UNDEFINED)).unwrap();
+    let close = extra(&[
+        ("type", "zivacare-connect:close".into()),
+        ("state", popup_state().into()),
+    ]);
+    post(close, None, current_popup());
+    assert_eq!(log_text(), "close");
+}
+
+#[wasm_bindgen_test]
+async fn a_message_after_the_timeout_is_ignored() {
+    reset();
+    open(&options(extra(&[
+        ("timeoutMs", 300.into()),
+        ("serverUrl", "/t".into()),
+    ])))
+    .unwrap();
+    let (state, popup) = (popup_state(), current_popup());
+    settle(500).await;
+    assert_eq!(log_text(), "finish:error:timeout");
+    assert_eq!(
+        js_sys::Reflect::get(&popup, &"closed".into()).unwrap(),
+        true
+    );
+    post(finish_msg(&state, TOKEN), None, popup);
+    settle(50).await;
+    assert_eq!(fetch_count(), 0);
+    assert_eq!(log_text(), "finish:error:timeout");
+}
+
+#[wasm_bindgen_test]
+async fn connect_resolves_and_rejects_a_promise() {
+    reset();
+    let plain = options(JsValue::UNDEFINED);
+    for key in ["finish", "close"] {
+        js_sys::Reflect::delete_property(plain.unchecked_ref::<js_sys::Object>(), &key.into())
+            .unwrap();
+    }
+    let promise = connect(&plain);
+    post(finish_msg(&popup_state(), TOKEN), None, current_popup());
+    let response = wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
+    assert_eq!(
+        js_sys::Reflect::get(&response, &"specialToken".into()).unwrap(),
+        TOKEN
+    );
+    assert!(popup_url().contains("clientUserId=ann%40example.com"));
+
+    let promise = connect(&plain);
+    let close = extra(&[
+        ("type", "zivacare-connect:close".into()),
+        ("state", popup_state().into()),
+    ]);
+    post(close, None, current_popup());
+    let err = wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        js_sys::Reflect::get(&err, &"code".into()).unwrap(),
+        "popup_closed"
+    );
+
+    let err = wasm_bindgen_futures::JsFuture::from(connect(&options(JsValue::UNDEFINED)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        js_sys::Reflect::get(&err, &"field".into()).unwrap(),
+        "finish"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_popup_cut_off_by_cross_origin_opener_policy_is_reported_distinctly() {
+    // This test page is served with COOP same-origin, so a cross-origin popup
+    // loses its opener at once: the flow must say so instead of hanging.
+    reset();
+    open(&options(extra(&[(
+        "connectUrl",
+        cross_origin_connect().into(),
+    )])))
+    .unwrap();
+    settle(1000).await;
+    assert_eq!(log_text(), "finish:error:opener_severed");
+}
