@@ -1,0 +1,150 @@
+// Starts the real servers on loopback and a real headless Chromium for the
+// end-to-end tests: the ZivaCare sandbox, the reference backend (and a second
+// backend with a wrong clientSecret), and an attacker site on a third origin.
+
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const BIN = path.join(ROOT, "target/debug/zivacare-dev");
+
+export const CHROMIUM_ARGS = [
+  "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+];
+
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: CHROMIUM_ARGS,
+    // Keep Chromium's popup blocker on, as users have it.
+    ignoreDefaultArgs: ["--disable-popup-blocking"],
+  });
+}
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs `zivacare-dev MODE` and resolves once it prints its URL. */
+function start(mode, env, logs) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BIN, [mode], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    const onData = (chunk) => {
+      out += chunk;
+      logs.push(String(chunk));
+      if (/http:\/\//.test(out)) resolve(child);
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", (c) => logs.push(String(c)));
+    child.on("exit", (code) => reject(new Error(`zivacare-dev ${mode} exited with ${code}: ${logs.join("")}`)));
+  });
+}
+
+/** Counts rows of a table in a SQLite file with the sqlite3 command-line tool. */
+export function sqlite(file, sql) {
+  return execFileSync("sqlite3", ["-json", file, sql], { encoding: "utf8" }).trim();
+}
+
+export function rows(file, table) {
+  const out = sqlite(file, `SELECT * FROM ${table}`);
+  return out ? JSON.parse(out) : [];
+}
+
+const ATTACKER_PAGE = `<!doctype html><html><head><title>Win a prize</title>
+<script src="/attacker.js" defer></script></head><body>
+<button id="go">Claim your prize</button></body></html>`;
+
+const ATTACKER_JS = `"use strict";
+let app = null;
+document.getElementById("go").addEventListener("click", () => { app = window.open(window.APP_URL || document.body.dataset.app, "app"); });
+window.forge = (message) => app.postMessage(message, "*");`;
+
+function serveAttacker(port, appUrl) {
+  const srv = http.createServer((req, res) => {
+    if (req.url === "/attacker.js") {
+      res.writeHead(200, { "content-type": "text/javascript" });
+      return res.end(ATTACKER_JS);
+    }
+    res.writeHead(200, { "content-type": "text/html" });
+    res.end(ATTACKER_PAGE.replace("<body>", `<body data-app="${appUrl}">`));
+  });
+  return new Promise((resolve) => srv.listen(port, "127.0.0.1", () => resolve(srv)));
+}
+
+/** Everything the end-to-end tests run against; `stop()` ends it all. */
+export async function startStack() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "zivacare-e2e-"));
+  const [sandboxPort, appPort, badPort, attackerPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
+  const appUrl = `http://127.0.0.1:${appPort}`;
+  const badUrl = `http://127.0.0.1:${badPort}`;
+  const attackerUrl = `http://127.0.0.1:${attackerPort}`;
+  const secret = "sec_SENTINEL_e2e-client-secret";
+  const apps = path.join(dir, "apps.json");
+  writeFileSync(apps, JSON.stringify([{
+    clientId: "demo-client", clientSecret: secret, name: "ZivaCare Demo App",
+    origins: [appUrl, badUrl],
+  }]));
+  const logs = [];
+  const common = { ZIVACARE_APPS: apps, ZIVACARE_API_URL: sandboxUrl, ZIVACARE_CLIENT_ID: "demo-client" };
+  const procs = [];
+  procs.push(await start("sandbox", { ...common, ZIVACARE_SANDBOX_ADDR: `127.0.0.1:${sandboxPort}`, ZIVACARE_SANDBOX_DB: path.join(dir, "sandbox.db") }, logs));
+  const db = path.join(dir, "backend.db");
+  const badDb = path.join(dir, "bad-backend.db");
+  procs.push(await start("backend", { ...common, ZIVACARE_BACKEND_ADDR: `127.0.0.1:${appPort}`, ZIVACARE_CLIENT_SECRET: secret, ZIVACARE_DB: db }, logs));
+  procs.push(await start("backend", { ...common, ZIVACARE_BACKEND_ADDR: `127.0.0.1:${badPort}`, ZIVACARE_CLIENT_SECRET: "sec_SENTINEL_wrong-secret", ZIVACARE_DB: badDb }, logs));
+  const attacker = await serveAttacker(attackerPort, appUrl);
+  const browser = await launchBrowser();
+  return {
+    dir, sandboxUrl, appUrl, badUrl, attackerUrl, db, badDb, secret, logs, browser,
+    async stop() {
+      await browser.close();
+      attacker.close();
+      for (const p of procs) p.kill("SIGTERM");
+    },
+  };
+}
+
+/** Opens the demo app for `user` and waits for its button. */
+export async function openApp(context, url, user) {
+  const page = await context.newPage();
+  const events = { console: [], tokenPosts: [] };
+  page.on("console", (m) => events.console.push(m.text()));
+  page.on("request", (r) => {
+    if (r.url().endsWith("/api/zivacare/token")) events.tokenPosts.push({ headers: r.headers(), body: r.postData() });
+  });
+  await page.goto(url);
+  await page.fill("#client-user-id", user);
+  await page.dispatchEvent("#client-user-id", "change");
+  await page.getByRole("button", { name: "Connect Health Data" }).waitFor();
+  return { page, events };
+}
+
+/** Clicks the Connect button for real and returns the Connect popup. */
+export async function clickConnect(page) {
+  const [popup] = await Promise.all([
+    page.waitForEvent("popup"),
+    page.getByRole("button", { name: "Connect Health Data" }).click(),
+  ]);
+  await popup.waitForLoadState("domcontentloaded");
+  return popup;
+}
+
+export function stateOf(popup) {
+  return new URL(popup.url()).searchParams.get("state");
+}
