@@ -1,0 +1,457 @@
+//! The reference backend's endpoints: the CSRF defences, strict parsing,
+//! idempotent exchange and upstream failures. Each negative case also checks
+//! that nothing was exchanged or stored.
+
+mod common;
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::Request;
+use axum::routing::post as route_post;
+use axum::Router;
+use common::*;
+
+fn stored(w: &World) -> (i64, i64) {
+    (
+        count(w.dir.path(), "backend.db", "connections"),
+        count(w.dir.path(), "backend.db", "exchanges"),
+    )
+}
+
+fn used_tokens(w: &World) -> i64 {
+    let db = rusqlite::Connection::open(w.dir.path().join("sandbox.db")).unwrap();
+    db.query_row(
+        "SELECT COUNT(*) FROM special_tokens WHERE used = 1",
+        [],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_forward_is_exchanged_stored_once_and_answered_without_the_access_token() {
+    let w = world().await;
+    let token = mint(&w, "ann@example.com", &["fitbit"]).await;
+    let r = send(&w.backend, forward(&token, "ann@example.com")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let body = r.json();
+    assert_eq!(body["connected"], true);
+    let code = body["zivaUserCode"].as_str().unwrap().to_owned();
+    assert_eq!(
+        body.as_object().unwrap().len(),
+        2,
+        "nothing else, no access token: {body}"
+    );
+    assert_eq!(stored(&w), (1, 1));
+    // The SDK's retry of the same token: same answer, no second exchange or row.
+    let again = send(&w.backend, forward(&token, "ann@example.com")).await;
+    assert_eq!(
+        (again.status, again.json()["zivaUserCode"].as_str()),
+        (200, Some(code.as_str()))
+    );
+    assert_eq!(stored(&w), (1, 1));
+    assert_eq!(used_tokens(&w), 1);
+    // The same token for another user is a conflict, and changes nothing.
+    let other = send(&w.backend, forward(&token, "mallory@example.com")).await;
+    assert_eq!(other.status, 409);
+    assert_eq!(stored(&w), (1, 1));
+    // Status and data for the connected user.
+    let s = send(
+        &w.backend,
+        get("/api/zivacare/status?clientUserId=ann%40example.com"),
+    )
+    .await
+    .json();
+    assert_eq!(
+        (s["connected"].as_bool(), s["zivaUserCode"].as_str()),
+        (Some(true), Some(code.as_str()))
+    );
+    let d = send(
+        &w.backend,
+        get("/api/zivacare/data/steps?clientUserId=ann%40example.com"),
+    )
+    .await;
+    assert_eq!(d.status, 200);
+    assert_eq!(d.json()["steps"].as_array().unwrap().len(), 7);
+    assert_eq!(d.json()["total"], 30);
+    let none = send(&w.backend, get("/api/zivacare/status?clientUserId=nobody"))
+        .await
+        .json();
+    assert_eq!(none["connected"], false);
+    assert_eq!(
+        send(
+            &w.backend,
+            get("/api/zivacare/data/steps?clientUserId=nobody")
+        )
+        .await
+        .status,
+        404
+    );
+    assert_eq!(
+        send(
+            &w.backend,
+            get("/api/zivacare/data/passwords?clientUserId=ann%40example.com")
+        )
+        .await
+        .status,
+        404
+    );
+    assert_eq!(
+        send(&w.backend, get("/api/zivacare/status")).await.status,
+        400
+    );
+}
+
+#[tokio::test]
+async fn the_access_token_and_secret_never_reach_a_browser() {
+    let w = world().await;
+    let token = mint(&w, "ann@example.com", &["fitbit"]).await;
+    send(&w.backend, forward(&token, "ann@example.com")).await;
+    let db = rusqlite::Connection::open(w.dir.path().join("backend.db")).unwrap();
+    let access: String = db
+        .query_row("SELECT access_token FROM connections", [], |r| r.get(0))
+        .unwrap();
+    for uri in [
+        "/api/zivacare/config",
+        "/api/zivacare/status?clientUserId=ann%40example.com",
+        "/api/zivacare/data/steps?clientUserId=ann%40example.com",
+    ] {
+        let r = send(&w.backend, get(uri)).await;
+        assert_eq!(r.status, 200, "{uri}");
+        assert!(
+            !r.text.contains(&access) && !r.text.contains(SECRET),
+            "{uri}: {}",
+            r.text
+        );
+    }
+    // Only a hash of the specialToken is kept.
+    let raw = std::fs::read(w.dir.path().join("backend.db")).unwrap();
+    assert!(!raw.windows(token.len()).any(|win| win == token.as_bytes()));
+}
+
+fn with_headers(body: &str, headers: &[(&str, &str)]) -> Request<Body> {
+    let mut req = Request::post("/api/zivacare/token");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.body(Body::from(body.to_owned())).unwrap()
+}
+
+#[tokio::test]
+async fn csrf_defences_refuse_before_any_exchange() {
+    let w = world().await;
+    let token = mint(&w, "ann@example.com", &["fitbit"]).await;
+    let body = serde_json::json!({ "specialToken": token, "clientId": CLIENT_ID, "clientUserId": "ann", "state": "st4te" }).to_string();
+    let form = format!("specialToken={token}&clientId={CLIENT_ID}&clientUserId=ann&state=st4te");
+    let json = ("content-type", "application/json");
+    let marker = ("x-zivacare-connect", "1");
+    let origin = ("origin", APP_ORIGIN);
+    let cases: Vec<(Request<Body>, u16, &str)> = vec![
+        (with_headers(&body, &[json, origin]), 403, "missing header"),
+        (with_headers(&body, &[json, marker]), 403, "missing Origin"),
+        (
+            with_headers(&body, &[json, marker, ("origin", "null")]),
+            403,
+            "null Origin",
+        ),
+        (
+            with_headers(&body, &[json, marker, ("origin", "http://127.0.0.1:9999")]),
+            403,
+            "foreign Origin",
+        ),
+        (
+            with_headers(&body, &[json, marker, ("origin", "http://localhost:8080")]),
+            403,
+            "look-alike Origin",
+        ),
+        (
+            with_headers(
+                &form,
+                &[
+                    ("content-type", "application/x-www-form-urlencoded"),
+                    marker,
+                    origin,
+                ],
+            ),
+            415,
+            "form body",
+        ),
+        (
+            with_headers(&body, &[("content-type", "text/plain"), marker, origin]),
+            415,
+            "text body",
+        ),
+        (
+            with_headers(&body, &[marker, origin]),
+            415,
+            "no content type",
+        ),
+    ];
+    for (req, status, why) in cases {
+        let r = send(&w.backend, req).await;
+        assert_eq!(r.status, status, "{why}: {}", r.text);
+        assert!(!r.text.contains("SENTINEL"));
+    }
+    assert_eq!(stored(&w), (0, 0));
+    assert_eq!(used_tokens(&w), 0, "nothing was exchanged");
+}
+
+#[tokio::test]
+async fn malformed_or_oversized_bodies_are_refused() {
+    let w = world().await;
+    let token = mint(&w, "ann@example.com", &["fitbit"]).await;
+    let ok = |extra: &str| {
+        format!(
+            r#"{{"specialToken":"{token}","clientId":"{CLIENT_ID}","clientUserId":"ann","state":"st4te"{extra}}}"#
+        )
+    };
+    let big = "x".repeat(5 * 1024 * 1024);
+    let cases: Vec<(String, u16, &str)> = vec![
+        (
+            format!(
+                r#"{{"specialToken":"{token}","clientId":"{CLIENT_ID}","clientUserId":"{big}","state":"s"}}"#
+            ),
+            413,
+            "5 MB body",
+        ),
+        ("{not json".into(), 400, "malformed JSON"),
+        ("[]".into(), 400, "an array"),
+        ("null".into(), 400, "null"),
+        (ok(r#","admin":true"#), 400, "unknown key"),
+        (
+            ok(r#","specialToken":"tok_SENTINEL_dup""#),
+            400,
+            "duplicate key",
+        ),
+        (
+            format!(
+                r#"{{"specialToken":12,"clientId":"{CLIENT_ID}","clientUserId":"ann","state":"s"}}"#
+            ),
+            400,
+            "number token",
+        ),
+        (
+            format!(
+                r#"{{"specialToken":"{token}","clientId":"{CLIENT_ID}","clientUserId":["ann"],"state":"s"}}"#
+            ),
+            400,
+            "array user",
+        ),
+        (
+            format!(r#"{{"specialToken":"{token}","clientId":"{CLIENT_ID}","state":"s"}}"#),
+            400,
+            "missing user",
+        ),
+        (
+            format!(
+                r#"{{"specialToken":"tok\nen","clientId":"{CLIENT_ID}","clientUserId":"ann","state":"s"}}"#
+            ),
+            400,
+            "token alphabet",
+        ),
+        (
+            format!(
+                r#"{{"specialToken":"{}","clientId":"{CLIENT_ID}","clientUserId":"ann","state":"s"}}"#,
+                "a".repeat(513)
+            ),
+            400,
+            "token length",
+        ),
+        (
+            format!(
+                r#"{{"specialToken":"{token}","clientId":"other","clientUserId":"ann","state":"s"}}"#
+            ),
+            400,
+            "wrong clientId",
+        ),
+        (
+            format!(
+                r#"{{"specialToken":"{token}","clientId":"{CLIENT_ID}","clientUserId":"","state":"s"}}"#
+            ),
+            400,
+            "empty user",
+        ),
+        (
+            format!(
+                r#"{{"specialToken":"{token}","clientId":"{CLIENT_ID}","clientUserId":"ann","state":"a b"}}"#
+            ),
+            400,
+            "bad state",
+        ),
+        (
+            format!(
+                r#"{{"specialToken":"{token}","clientId":"{CLIENT_ID}","clientUserId":"ann","state":"s","__proto__":{{}}}}"#
+            ),
+            400,
+            "__proto__",
+        ),
+    ];
+    for (body, status, why) in cases {
+        let r = send(&w.backend, forward_body(&body)).await;
+        assert_eq!(r.status, status, "{why}: {}", r.text);
+    }
+    assert_eq!(stored(&w), (0, 0));
+    assert_eq!(used_tokens(&w), 0);
+}
+
+#[tokio::test]
+async fn unknown_expired_replayed_tokens_and_a_wrong_secret_store_nothing() {
+    // Wrong secret: ZivaCare refuses, the browser sees a generic 502.
+    let w = world_with("sec_SENTINEL_wrong", 600).await;
+    let token = mint(&w, "ann@example.com", &["fitbit"]).await;
+    let r = send(&w.backend, forward(&token, "ann@example.com")).await;
+    assert_eq!(
+        (r.status, r.json()["code"].as_str()),
+        (502, Some("upstream_error"))
+    );
+    assert!(
+        !r.text.contains("0011") && !r.text.contains("SENTINEL") && !r.text.contains("127.0.0.1"),
+        "{}",
+        r.text
+    );
+    assert_eq!(stored(&w), (0, 0));
+
+    let w = world().await;
+    let r = send(
+        &w.backend,
+        forward("tok_SENTINEL_unknown", "ann@example.com"),
+    )
+    .await;
+    assert_eq!(r.status, 502);
+    // Replayed: used by someone else first (not through this backend).
+    let token = mint(&w, "ann@example.com", &["fitbit"]).await;
+    let form =
+        serde_urlencoded::to_string([("specialToken", token.as_str()), ("clientSecret", SECRET)])
+            .unwrap();
+    send(
+        &w.sandbox,
+        post(
+            "/oauth/v2/get-access-token",
+            "application/x-www-form-urlencoded",
+            form,
+        ),
+    )
+    .await;
+    assert_eq!(
+        send(&w.backend, forward(&token, "ann@example.com"))
+            .await
+            .status,
+        502
+    );
+    assert_eq!(stored(&w), (0, 0));
+
+    let w = world_with(SECRET, 0).await;
+    let token = mint(&w, "ann@example.com", &["fitbit"]).await;
+    assert_eq!(
+        send(&w.backend, forward(&token, "ann@example.com"))
+            .await
+            .status,
+        502,
+        "expired"
+    );
+    assert_eq!(stored(&w), (0, 0));
+}
+
+async fn upstream(router: Router) -> (tempfile::TempDir, Router) {
+    let url = serve(router).await;
+    let dir = tempfile::tempdir().unwrap();
+    let backend = backend_router(dir.path(), &url, SECRET, Duration::from_millis(300));
+    (dir, backend)
+}
+
+#[tokio::test]
+async fn upstream_failures_give_a_generic_502_or_504_and_store_nothing() {
+    let token = "tok_SENTINEL_upstream";
+    let cases: Vec<(Router, u16, &str)> = vec![
+        (
+            Router::new().route(
+                "/oauth/v2/get-access-token",
+                route_post(|| async {
+                    (
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        "db down at 10.0.0.7",
+                    )
+                }),
+            ),
+            502,
+            "5xx",
+        ),
+        (
+            Router::new().route(
+                "/oauth/v2/get-access-token",
+                route_post(|| async { "<html>garbage" }),
+            ),
+            502,
+            "garbage",
+        ),
+        (
+            Router::new().route(
+                "/oauth/v2/get-access-token",
+                route_post(|| async { r#"{"ziva_user_code":"u"}"# }),
+            ),
+            502,
+            "missing field",
+        ),
+        (
+            Router::new().route(
+                "/oauth/v2/get-access-token",
+                route_post(|| async {
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    "{}"
+                }),
+            ),
+            504,
+            "slow",
+        ),
+    ];
+    for (router, status, why) in cases {
+        let (dir, backend) = upstream(router).await;
+        let r = send(&backend, forward(token, "ann@example.com")).await;
+        assert_eq!(r.status, status, "{why}: {}", r.text);
+        assert!(
+            !r.text.contains("10.0.0.7")
+                && !r.text.contains("garbage")
+                && !r.text.contains("SENTINEL"),
+            "{why}: {}",
+            r.text
+        );
+        assert_eq!(count(dir.path(), "backend.db", "connections"), 0, "{why}");
+    }
+    // Stopped: nothing listens on the port any more.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let dir = tempfile::tempdir().unwrap();
+    let backend = backend_router(dir.path(), &url, SECRET, Duration::from_millis(300));
+    let r = send(&backend, forward(token, "ann@example.com")).await;
+    assert_eq!(r.status, 502, "{}", r.text);
+    assert_eq!(count(dir.path(), "backend.db", "connections"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ten_concurrent_identical_posts_give_one_exchange_and_one_row() {
+    let w = world().await;
+    let token = mint(&w, "ann@example.com", &["fitbit"]).await;
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let (backend, req) = (w.backend.clone(), forward(&token, "ann@example.com"));
+        set.spawn(async move { send(&backend, req).await });
+    }
+    let replies = set.join_all().await;
+    let codes: Vec<_> = replies
+        .iter()
+        .map(|r| {
+            (
+                r.status,
+                r.json()["zivaUserCode"].as_str().map(str::to_owned),
+            )
+        })
+        .collect();
+    assert!(
+        codes.iter().all(|c| c == &codes[0] && c.0 == 200),
+        "{codes:?}"
+    );
+    assert_eq!(stored(&w), (1, 1));
+    assert_eq!(used_tokens(&w), 1);
+}

@@ -1,0 +1,440 @@
+//! The sandbox's endpoints, good and bad input, without a socket (oneshot).
+
+mod common;
+
+use common::*;
+
+fn connect_uri(client_id: &str, user: &str, origin: &str, state: &str) -> String {
+    let enc =
+        |s: &str| -> String { serde_urlencoded::to_string([("v", s)]).unwrap()[2..].to_owned() };
+    format!(
+        "/connect?clientId={}&clientUserId={}&origin={}&state={}",
+        enc(client_id),
+        enc(user),
+        enc(origin),
+        enc(state)
+    )
+}
+
+#[tokio::test]
+async fn connect_page_is_real_html_with_a_strict_policy_and_escaped_values() {
+    let w = world().await;
+    let r = send(
+        &w.sandbox,
+        get(&connect_uri(
+            CLIENT_ID,
+            "<img src=x onerror=alert(1)>",
+            APP_ORIGIN,
+            "st4te",
+        )),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let csp = r.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
+    assert!(r.text.contains("Finish Connecting Data"));
+    assert!(r
+        .text
+        .contains("<script src=\"/connect.js\" defer></script>"));
+    assert!(!r.text.contains("<script>"), "no inline script");
+    assert!(!r.text.contains("<img src=x"), "user text is escaped");
+    assert!(r.text.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    assert!(r.text.contains("Test &lt;App&gt;"));
+    for source in ["fitbit", "garmin", "oura", "withings", "quest"] {
+        assert!(r.text.contains(&format!("value=\"{source}\"")), "{source}");
+    }
+    let js = send(&w.sandbox, get("/connect.js")).await;
+    assert_eq!(js.status, 200);
+    assert!(js.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    assert!(
+        js.text.contains("postMessage") && !js.text.contains("\"*\""),
+        "never posts to *"
+    );
+}
+
+#[tokio::test]
+async fn connect_page_refuses_unknown_apps_foreign_origins_and_bad_links() {
+    let w = world().await;
+    for (uri, why) in [
+        (
+            connect_uri("nobody", "ann", APP_ORIGIN, "st4te"),
+            "not recognised",
+        ),
+        (
+            connect_uri(CLIENT_ID, "ann", "http://127.0.0.1:9999", "st4te"),
+            "not registered",
+        ),
+        (
+            connect_uri(CLIENT_ID, "ann", "https://127.0.0.1:8080", "st4te"),
+            "not registered",
+        ),
+        (
+            connect_uri(CLIENT_ID, "ann", APP_ORIGIN, "bad state"),
+            "no valid state",
+        ),
+        (
+            connect_uri(CLIENT_ID, "", APP_ORIGIN, "st4te"),
+            "names no user",
+        ),
+        ("/connect".to_owned(), "not recognised"),
+        ("/connect?clientId=a&clientId=b".to_owned(), "malformed"),
+    ] {
+        let r = send(&w.sandbox, get(&uri)).await;
+        assert_eq!(r.status, 400, "{uri}");
+        assert!(r.text.contains(why), "{uri}: {}", r.text);
+        assert!(
+            !r.text.contains("data-origin"),
+            "an error page gives its script nothing to post"
+        );
+        assert!(r.headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'"));
+    }
+}
+
+#[tokio::test]
+async fn finishing_mints_tokens_only_for_registered_origins_and_known_sources() {
+    let w = world().await;
+    let token = mint(&w, "ann@example.com", &["fitbit"]).await;
+    assert!(
+        token.len() >= 22 && zivacare_dev::util::is_token_text(&token),
+        "{token}"
+    );
+    let good = serde_json::json!({ "clientId": CLIENT_ID, "clientUserId": "ann", "origin": APP_ORIGIN, "sources": ["fitbit"] });
+    let cases = [
+        (
+            serde_json::json!({ "origin": "http://evil.test" }),
+            400,
+            "0011",
+        ),
+        (serde_json::json!({ "clientId": "nobody" }), 400, "0011"),
+        (serde_json::json!({ "sources": [] }), 400, "invalid_sources"),
+        (
+            serde_json::json!({ "sources": ["myspace"] }),
+            400,
+            "invalid_sources",
+        ),
+        (serde_json::json!({ "clientUserId": "" }), 400, "0005"),
+        (serde_json::json!({ "extra": 1 }), 400, "invalid_request"),
+    ];
+    for (patch, status, code) in cases {
+        let mut body = good.clone();
+        for (k, v) in patch.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let r = send(
+            &w.sandbox,
+            post("/connect/finish", "application/json", body.to_string()),
+        )
+        .await;
+        assert_eq!(
+            (r.status, r.json()["code"].as_str().unwrap_or("")),
+            (status, code),
+            "{patch}"
+        );
+    }
+    let r = send(
+        &w.sandbox,
+        post("/connect/finish", "text/plain", good.to_string()),
+    )
+    .await;
+    assert_eq!(r.status, 415);
+    let r = send(
+        &w.sandbox,
+        post("/connect/finish", "application/json", vec![b'{'; 64 * 1024]),
+    )
+    .await;
+    assert_eq!(r.status, 413);
+    assert_eq!(count(w.dir.path(), "sandbox.db", "special_tokens"), 1);
+}
+
+async fn exchange(w: &World, content_type: &str, body: String) -> Reply {
+    send(
+        &w.sandbox,
+        post("/oauth/v2/get-access-token", content_type, body),
+    )
+    .await
+}
+
+fn form(token: &str, secret: &str) -> String {
+    serde_urlencoded::to_string([("specialToken", token), ("clientSecret", secret)]).unwrap()
+}
+
+#[tokio::test]
+async fn token_exchange_accepts_json_and_forms_once() {
+    let w = world().await;
+    let token = mint(&w, "ann@example.com", &["fitbit"]).await;
+    let r = exchange(
+        &w,
+        "application/x-www-form-urlencoded",
+        form(&token, SECRET),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let body = r.json();
+    let code = body["ziva_user_code"].as_str().unwrap();
+    assert!(uuid::Uuid::parse_str(code).is_ok(), "{code}");
+    assert_eq!(body["email"], "ann@example.com");
+    assert_eq!(body["name"], "ann");
+    assert!(body["access_token"].as_str().unwrap().len() >= 32);
+    // One-time: the same token again is refused.
+    let again = exchange(
+        &w,
+        "application/x-www-form-urlencoded",
+        form(&token, SECRET),
+    )
+    .await;
+    assert_eq!(
+        (again.status, again.json()["code"].as_str().unwrap()),
+        (400, "used_token")
+    );
+    // JSON works too, and the same user keeps the same code.
+    let token2 = mint(&w, "ann@example.com", &["withings"]).await;
+    let json = serde_json::json!({ "specialToken": token2, "clientSecret": SECRET }).to_string();
+    let r = exchange(&w, "application/json", json).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["ziva_user_code"].as_str().unwrap(), code);
+}
+
+#[tokio::test]
+async fn token_exchange_errors_consume_nothing() {
+    let w = world().await;
+    let token = mint(&w, "ann@example.com", &["fitbit"]).await;
+    let cases = [
+        (
+            "application/x-www-form-urlencoded",
+            form(&token, "sec_SENTINEL_wrong"),
+            401,
+            "0011",
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            form(&token, ""),
+            400,
+            "0007",
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            form("", SECRET),
+            400,
+            "invalid_token",
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            form("tok_SENTINEL_unknown", SECRET),
+            400,
+            "invalid_token",
+        ),
+        (
+            "application/json",
+            "{\"specialToken\": 1}".to_owned(),
+            400,
+            "invalid_request",
+        ),
+        (
+            "application/json",
+            "{not json".to_owned(),
+            400,
+            "invalid_request",
+        ),
+        (
+            "text/plain",
+            form(&token, SECRET),
+            415,
+            "unsupported_media_type",
+        ),
+    ];
+    for (ct, body, status, code) in cases {
+        let r = exchange(&w, ct, body.clone()).await;
+        assert_eq!(
+            (r.status, r.json()["code"].as_str().unwrap_or("")),
+            (status, code),
+            "{ct} {body}"
+        );
+        assert!(!r.text.contains("SENTINEL") && !r.text.contains(SECRET));
+    }
+    assert_eq!(count(w.dir.path(), "sandbox.db", "access_tokens"), 0);
+    // After all that, the rightful exchange still works.
+    let r = exchange(
+        &w,
+        "application/x-www-form-urlencoded",
+        form(&token, SECRET),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+}
+
+#[tokio::test]
+async fn expired_tokens_are_refused() {
+    let w = world_with(SECRET, 0).await;
+    let token = mint(&w, "ann@example.com", &["fitbit"]).await;
+    let r = exchange(
+        &w,
+        "application/x-www-form-urlencoded",
+        form(&token, SECRET),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json()["code"].as_str().unwrap()),
+        (400, "expired_token")
+    );
+}
+
+#[tokio::test]
+async fn create_user_follows_zivacares_error_codes() {
+    let w = world().await;
+    let body = |v: serde_json::Value| v.to_string();
+    let full = serde_json::json!({ "clientId": CLIENT_ID, "clientSecret": SECRET, "clientUserId": "zoe@example.com", "clientUserName": "Zoe Z" });
+    let r = send(
+        &w.sandbox,
+        post(
+            "/api/v2/app/create-user",
+            "application/json",
+            body(full.clone()),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let created = r.json();
+    assert_eq!(
+        (
+            created["clientId"].as_str(),
+            created["clientUserId"].as_str(),
+            created["clientUserName"].as_str()
+        ),
+        (Some(CLIENT_ID), Some("zoe@example.com"), Some("Zoe Z"))
+    );
+    assert!(created["specialToken"]
+        .as_str()
+        .is_some_and(|t| t.len() >= 22));
+    let without = |key: &str| {
+        let mut v = full.clone();
+        v.as_object_mut().unwrap().remove(key);
+        v
+    };
+    let mut wrong = full.clone();
+    wrong["clientSecret"] = "sec_SENTINEL_wrong".into();
+    let mut unknown = full.clone();
+    unknown["clientId"] = "nobody".into();
+    for (req, code) in [
+        (full.clone(), "0001"),
+        (without("clientId"), "0004"),
+        (without("clientUserId"), "0005"),
+        (without("clientSecret"), "0007"),
+        (wrong, "0011"),
+        (unknown, "0011"),
+    ] {
+        let r = send(
+            &w.sandbox,
+            post(
+                "/api/v2/app/create-user",
+                "application/json",
+                body(req.clone()),
+            ),
+        )
+        .await;
+        assert_eq!(r.json()["code"], code, "{req}");
+        assert!((400..500).contains(&r.status));
+    }
+    // The form the original docs use works too.
+    let f = serde_urlencoded::to_string([
+        ("clientId", CLIENT_ID),
+        ("clientSecret", SECRET),
+        ("clientUserId", "yan"),
+        ("clientUserName", "Yan"),
+    ])
+    .unwrap();
+    let r = send(
+        &w.sandbox,
+        post(
+            "/api/v2/app/create-user",
+            "application/x-www-form-urlencoded",
+            f,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+}
+
+#[tokio::test]
+async fn human_data_is_deterministic_paged_and_guarded() {
+    let w = world().await;
+    let token = mint(&w, "ann@example.com", &["fitbit", "withings"]).await;
+    let access = exchange(
+        &w,
+        "application/x-www-form-urlencoded",
+        form(&token, SECRET),
+    )
+    .await
+    .json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let data = |q: &str| {
+        send(
+            &w.sandbox,
+            get(&format!("/api/v2/human/{q}&access_token={access}")),
+        )
+    };
+    let weights = data("weights?limit=5").await;
+    assert_eq!(weights.status, 200);
+    let body = weights.json();
+    assert_eq!(body["total"], 30);
+    let list = body["weights"].as_array().unwrap();
+    assert_eq!(list.len(), 5);
+    let first = &list[0];
+    for key in [
+        "code",
+        "user_code",
+        "record_time",
+        "source",
+        "value",
+        "unit",
+    ] {
+        assert!(!first[key].is_null(), "{key}");
+    }
+    assert_eq!(
+        (first["source"].as_str(), first["unit"].as_str()),
+        (Some("withings"), Some("kg"))
+    );
+    assert_eq!(first["record_time"], "2026-10-31T08:00:00Z");
+    assert_eq!(
+        data("weights?limit=5").await.text,
+        weights.text,
+        "deterministic"
+    );
+    let page2 = data("weights?limit=5&offset=5").await.json();
+    assert_eq!(page2["weights"][0]["record_time"], "2026-10-26T08:00:00Z");
+    let window = data("steps?start=2026-10-30&end=2026-10-31T23:59:59Z")
+        .await
+        .json();
+    assert_eq!(window["total"], 2);
+    assert_eq!(
+        data("heart_rates?limit=1").await.json()["total"],
+        30,
+        "fitbit only"
+    );
+    assert_eq!(
+        data("lab_results?limit=1").await.json()["total"],
+        0,
+        "quest not shared"
+    );
+    assert_eq!(data("cats?limit=1").await.status, 404);
+    let r = send(
+        &w.sandbox,
+        get("/api/v2/human/weights?access_token=tok_SENTINEL_nope"),
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        send(&w.sandbox, get("/api/v2/human/weights")).await.status,
+        401
+    );
+}
