@@ -87,20 +87,146 @@
     );
   }
 
+  function resolve(target) {
+    var el = typeof target === "string" ? document.querySelector(target) : target;
+    if (!el || typeof el.appendChild !== "function") {
+      var e = new Error("target must be a CSS selector or an Element that exists");
+      e.name = "ZivaConnectError";
+      e.code = "invalid_options";
+      e.field = "target";
+      throw e;
+    }
+    return el;
+  }
+
   function button(target, options) {
     if (mod) return mod.button(target, options);
+    // Render the button now: a click before the module is ready opens the popup
+    // inside that click; the module takes the button over once loaded.
+    var el = document.createElement("button");
+    el.type = "button";
+    el.className = "zivacare-connect-button";
+    el.setAttribute("part", "button");
+    el.textContent = (options && typeof options.label === "string" && options.label) || "Connect Health Data";
+    resolve(target).appendChild(el);
+    var clicked = false;
+    var popup = null;
     var handle = null;
     var destroyed = false;
-    load().then(function (m) {
-      if (!destroyed) handle = m.button(target, options);
-    });
+    function early() {
+      if (clicked) return;
+      clicked = true;
+      popup = blankPopup(options);
+      el.disabled = true;
+      el.setAttribute("aria-busy", "true");
+    }
+    el.addEventListener("click", early);
+    load().then(
+      function (m) {
+        el.removeEventListener("click", early);
+        if (destroyed) return;
+        try {
+          handle = m.__adoptButton(el, options, clicked, popup);
+        } catch (err) {
+          el.remove();
+          if (popup) popup.close();
+          if (options && typeof options.finish === "function") options.finish(err);
+          else console.error(err);
+        }
+      },
+      function (err) {
+        if (popup) popup.close();
+        el.disabled = false;
+        el.removeAttribute("aria-busy");
+        if (clicked && options && typeof options.finish === "function") options.finish(loadError(err));
+      }
+    );
     return {
       destroy: function () {
         destroyed = true;
+        el.removeEventListener("click", early);
         if (handle) handle.destroy();
+        else {
+          el.remove();
+          if (popup) popup.close();
+        }
         handle = null;
       },
     };
+  }
+
+  // Declarative use: <div data-zivacare-connect data-client-id=… data-client-user-id=…
+  // data-server-url=…> and <zivacare-connect-button client-id=… …> become buttons
+  // that report through DOM events: zivacare-finish, zivacare-close, zivacare-error.
+  function emit(el, name, detail) {
+    el.dispatchEvent(new CustomEvent(name, { detail: detail, bubbles: true, composed: true }));
+  }
+
+  function mount(el, read) {
+    var options = { clientId: read("client-id"), clientUserId: read("client-user-id") };
+    var extra = { serverUrl: "server-url", connectUrl: "connect-url", label: "label", state: "state" };
+    for (var key in extra) {
+      var value = read(extra[key]);
+      if (value) options[key] = value;
+    }
+    options.finish = function (err, response) {
+      if (err) emit(el, "zivacare-error", err);
+      else emit(el, "zivacare-finish", response);
+    };
+    options.close = function () {
+      emit(el, "zivacare-close", null);
+    };
+    try {
+      return button(el, options);
+    } catch (err) {
+      emit(el, "zivacare-error", err);
+      return null;
+    }
+  }
+
+  function mountDeclared(root) {
+    var found = root.querySelectorAll("[data-zivacare-connect]");
+    for (var i = 0; i < found.length; i++) {
+      var el = found[i];
+      if (el.__zivacareMounted) continue;
+      el.__zivacareMounted = true;
+      mount(el, function (name) {
+        return this.getAttribute("data-" + name);
+      }.bind(el));
+    }
+  }
+
+  if (window.customElements && !window.customElements.get("zivacare-connect-button")) {
+    var ConnectButton = function () {
+      return Reflect.construct(HTMLElement, [], ConnectButton);
+    };
+    ConnectButton.prototype = Object.create(HTMLElement.prototype);
+    ConnectButton.prototype.constructor = ConnectButton;
+    Object.setPrototypeOf(ConnectButton, HTMLElement);
+    ConnectButton.observedAttributes = ["client-id", "client-user-id", "server-url", "connect-url", "label", "state"];
+    ConnectButton.prototype.connectedCallback = function () {
+      this.render();
+    };
+    ConnectButton.prototype.disconnectedCallback = function () {
+      if (this.handle) this.handle.destroy();
+      this.handle = null;
+    };
+    ConnectButton.prototype.attributeChangedCallback = function () {
+      if (this.handle) this.render();
+    };
+    ConnectButton.prototype.render = function () {
+      if (this.handle) this.handle.destroy();
+      this.handle = mount(this, this.getAttribute.bind(this));
+    };
+    window.customElements.define("zivacare-connect-button", ConnectButton);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () {
+      mountDeclared(document);
+    });
+  } else {
+    mountDeclared(document);
   }
 
   var ready = load().then(function () {});

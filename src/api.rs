@@ -185,14 +185,35 @@ impl ButtonHandle {
     }
 }
 
+fn keep(button: Button) -> ButtonHandle {
+    let id = NEXT_ID.with(|n| n.replace(n.get().wrapping_add(1)));
+    BUTTONS.with(|b| b.borrow_mut().push((id, button)));
+    ButtonHandle { id }
+}
+
 /// Renders a "Connect Health Data" button into `target` (a selector or an Element).
 #[wasm_bindgen(skip_typescript)]
 pub fn button(target: &JsValue, options: &JsValue) -> Result<ButtonHandle, JsValue> {
     let (config, callbacks) = read_options(options, true).map_err(throw)?;
-    let button = Button::render(target, config, callbacks).map_err(throw)?;
-    let id = NEXT_ID.with(|n| n.replace(n.get().wrapping_add(1)));
-    BUTTONS.with(|b| b.borrow_mut().push((id, button)));
-    Ok(ButtonHandle { id })
+    Ok(keep(
+        Button::render(target, config, callbacks).map_err(throw)?,
+    ))
+}
+
+/// For the script-tag loader: adopts the button it rendered before the module
+/// was ready. If that button was clicked, `popup` is the window the loader
+/// opened in the click (`null`: the browser blocked it).
+#[wasm_bindgen(js_name = "__adoptButton", skip_typescript)]
+pub fn adopt_button(
+    element: web_sys::HtmlButtonElement,
+    options: &JsValue,
+    clicked: bool,
+    popup: Option<web_sys::Window>,
+) -> Result<ButtonHandle, JsValue> {
+    let (config, callbacks) = read_options(options, true).map_err(throw)?;
+    element.set_text_content(Some(&config.label));
+    let clicked = clicked.then_some(popup);
+    Ok(keep(Button::attach(element, config, callbacks, clicked)))
 }
 
 #[wasm_bindgen(typescript_custom_section)]

@@ -45,7 +45,33 @@ fn resolve_target(target: &JsValue) -> Result<Element, Error> {
         .ok_or_else(|| Error::option(F, "matches no element"))
 }
 
+/// Starts a flow for the button: busy while it runs, enabled again when it ends.
+/// `popup` is one the loader opened inside a click made before the module was ready.
+fn launch(
+    el: &HtmlButtonElement,
+    config: &Config,
+    callbacks: &Callbacks,
+    slot: &RefCell<Weak<Flow>>,
+    popup: Option<web_sys::Window>,
+) {
+    let restore = el.clone();
+    let started = start(
+        config.clone(),
+        Sink::Callbacks(callbacks.clone()),
+        popup,
+        Some(Box::new(move || set_busy(&restore, false))),
+    );
+    match started {
+        Some(f) => {
+            set_busy(el, true);
+            *slot.borrow_mut() = Rc::downgrade(&f);
+        }
+        None => set_busy(el, false),
+    }
+}
+
 impl Button {
+    /// Renders a new button into `target`.
     pub fn render(target: &JsValue, config: Config, callbacks: Callbacks) -> Result<Button, Error> {
         let parent = resolve_target(target)?;
         let doc = parent
@@ -57,32 +83,37 @@ impl Button {
             .unchecked_into();
         element.set_type("button");
         element.set_class_name("zivacare-connect-button");
+        let _ = element.set_attribute("part", "button");
         element.set_text_content(Some(&config.label));
         parent
             .append_child(&element)
             .map_err(|_| Error::option("target", "cannot hold a button"))?;
+        Ok(Button::attach(element, config, callbacks, None))
+    }
+
+    /// Takes over a button the loader rendered before the module was ready;
+    /// `clicked` with `popup`: it was clicked then, so the flow starts now.
+    pub fn attach(
+        element: HtmlButtonElement,
+        config: Config,
+        callbacks: Callbacks,
+        clicked: Option<Option<web_sys::Window>>,
+    ) -> Button {
         let flow: Rc<RefCell<Weak<Flow>>> = Rc::default();
+        if let Some(popup) = clicked {
+            launch(&element, &config, &callbacks, &flow, popup);
+        }
         let click = {
             let (el, flow) = (element.clone(), flow.clone());
             EventListener::new(&element, "click", move |_| {
-                let restore = el.clone();
-                let started = start(
-                    config.clone(),
-                    Sink::Callbacks(callbacks.clone()),
-                    None,
-                    Some(Box::new(move || set_busy(&restore, false))),
-                );
-                if let Some(f) = started {
-                    set_busy(&el, true);
-                    *flow.borrow_mut() = Rc::downgrade(&f);
-                }
+                launch(&el, &config, &callbacks, &flow, None)
             })
         };
-        Ok(Button {
+        Button {
             element,
             _click: click,
             flow,
-        })
+        }
     }
 }
 

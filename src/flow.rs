@@ -138,17 +138,7 @@ fn features(window: &Window, config: &Config) -> String {
     let (w, h) = (config.popup_width, config.popup_height);
     let left = num(window.screen_x()) + ((num(window.outer_width()) - f64::from(w)) / 2.0).max(0.0);
     let top = num(window.screen_y()) + ((num(window.outer_height()) - f64::from(h)) / 2.0).max(0.0);
-    [
-        "popup=yes,width=",
-        &w.to_string(),
-        ",height=",
-        &h.to_string(),
-        ",left=",
-        &(left as i32).to_string(),
-        ",top=",
-        &(top as i32).to_string(),
-    ]
-    .concat()
+    crate::protocol::popup_features(w, h, left as i32, top as i32)
 }
 
 /// Starts a flow: opens the popup synchronously (or navigates `popup`, one the

@@ -88,9 +88,15 @@ fn headers(obj: &JsValue) -> Result<Vec<(String, String)>, Error> {
             "must be an object of header names to string values",
         ));
     }
-    let map: std::collections::BTreeMap<String, String> = serde_wasm_bindgen::from_value(v)
-        .map_err(|_| Error::option(F, "must map header names to string values"))?;
-    Ok(map.into_iter().collect())
+    let mut list = Vec::new();
+    for entry in Object::entries(v.unchecked_ref::<Object>()).iter() {
+        let entry: js_sys::Array = entry.unchecked_into();
+        match (entry.get(0).as_string(), entry.get(1).as_string()) {
+            (Some(name), Some(value)) => list.push((name, value)),
+            _ => return Err(Error::option(F, "must map header names to string values")),
+        }
+    }
+    Ok(list)
 }
 
 /// Reads and validates the options object of `open()`, `connect()` or `button()`.

@@ -48,6 +48,42 @@ pub fn popup_url(config: &Config, page_origin: &str, state: &str) -> String {
     url
 }
 
+/// Appends a whole number in decimal, without the weight of `core::fmt`.
+fn push_int(out: &mut String, n: i32) {
+    if n < 0 {
+        out.push('-');
+    }
+    let mut digits = [0u8; 10];
+    let mut len = 0;
+    let mut m = n.unsigned_abs();
+    loop {
+        digits[len] = b'0' + (m % 10) as u8;
+        len += 1;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    for &d in digits[..len].iter().rev() {
+        out.push(d as char);
+    }
+}
+
+/// `window.open` features for a popup of `width` × `height` at `left`, `top`.
+pub fn popup_features(width: u32, height: u32, left: i32, top: i32) -> String {
+    let mut out = String::with_capacity(64);
+    for (key, value) in [
+        ("popup=yes,width=", width as i32),
+        (",height=", height as i32),
+        (",left=", left),
+        (",top=", top),
+    ] {
+        out.push_str(key);
+        push_int(&mut out, value);
+    }
+    out
+}
+
 /// base64url without padding, for the random state.
 pub fn base64url(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

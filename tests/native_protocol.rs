@@ -4,7 +4,8 @@
 
 use zivacare_connect::options::{validate, ParsedUrl, RawOptions};
 use zivacare_connect::protocol::{
-    backoff_ms, base64url, check, popup_url, should_retry, Data, Field, Incoming, Reason, Verdict,
+    backoff_ms, base64url, check, popup_features, popup_url, should_retry, Data, Field, Incoming,
+    Reason, Verdict,
 };
 
 const CONNECT: &str = "https://connect.zivacare.com";
@@ -324,5 +325,17 @@ fn retries_only_network_errors_and_5xx_three_times() {
     assert_eq!(
         [backoff_ms(0), backoff_ms(1), backoff_ms(2)],
         [250, 500, 1000]
+    );
+}
+
+#[test]
+fn popup_features_are_written_in_decimal() {
+    assert_eq!(
+        popup_features(500, 720, 0, -8),
+        "popup=yes,width=500,height=720,left=0,top=-8"
+    );
+    assert_eq!(
+        popup_features(4000, 200, 2_147_483_647, -2_147_483_648),
+        "popup=yes,width=4000,height=200,left=2147483647,top=-2147483648"
     );
 }

@@ -1,0 +1,155 @@
+// The script-tag install: pkg/connect.js loaded the way integrators include it,
+// including clicks before the module is ready, double inclusion, and the
+// declarative and custom-element forms.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startStack, rows } from "./harness.mjs";
+
+let stack;
+before(async () => { stack = await startStack(); });
+after(async () => { await stack?.stop(); });
+
+/** Serves `body` as a page of the app's origin; the SDK files come from the real backend. */
+async function pageWith(ctx, body, { wasmDelayMs = 0 } = {}) {
+  const page = await ctx.newPage();
+  const wasmRequests = [];
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("request", (r) => r.url().endsWith(".wasm") && wasmRequests.push(r.url()));
+  await page.route(`${stack.appUrl}/test-page.html`, (route) =>
+    route.fulfill({ contentType: "text/html", body: `<!doctype html><html lang="en"><head><title>t</title></head><body>${body}</body></html>` }));
+  if (wasmDelayMs) {
+    await page.route("**/*.wasm", async (route) => {
+      await new Promise((r) => setTimeout(r, wasmDelayMs));
+      await route.continue();
+    });
+  }
+  await page.goto(`${stack.appUrl}/test-page.html`);
+  return { page, wasmRequests, errors };
+}
+
+const script = `<script src="/pkg/connect.js"></script>`;
+
+async function finishIn(popup) {
+  await popup.waitForLoadState("domcontentloaded");
+  await popup.getByLabel("Garmin Forerunner (wearable)").check();
+  const closed = popup.waitForEvent("close");
+  await popup.getByRole("button", { name: "Finish Connecting Data" }).click();
+  await closed;
+}
+
+test("a click before the module is ready still opens the popup in that click and completes", async () => {
+  const ctx = await stack.browser.newContext();
+  const user = "early@example.com";
+  const { page, errors } = await pageWith(ctx, `${script}<div id="c"></div>`, { wasmDelayMs: 2500 });
+  await page.evaluate(({ connectUrl, user }) => {
+    window.results = [];
+    ZivaConnect.button("#c", {
+      clientId: "demo-client", clientUserId: user, connectUrl, serverUrl: "/api/zivacare/token",
+      finish: (err, res) => window.results.push(err ? err.code : res.serverResponse.connected),
+    });
+  }, { connectUrl: `${stack.sandboxUrl}/connect`, user });
+  const [popup] = await Promise.all([
+    page.waitForEvent("popup"),
+    page.getByRole("button", { name: "Connect Health Data" }).click(),
+  ]);
+  assert.equal(await page.evaluate(() => window.results.length), 0);
+  assert.equal(await page.getByRole("button").getAttribute("aria-busy"), "true", "busy at once");
+  await popup.waitForURL(/\/connect\?/, { timeout: 10000 });
+  assert.equal(new URL(popup.url()).searchParams.get("clientUserId"), user);
+  await finishIn(popup);
+  await page.waitForFunction(() => window.results.length === 1);
+  assert.deepEqual(await page.evaluate(() => window.results), [true]);
+  assert.equal(rows(stack.db, "connections").filter((r) => r.client_user_id === user).length, 1);
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+test("open() before the module is ready opens the popup synchronously", async () => {
+  const ctx = await stack.browser.newContext();
+  const { page } = await pageWith(ctx, `${script}<button id="go">Go</button>`, { wasmDelayMs: 1500 });
+  await page.evaluate((connectUrl) => {
+    window.results = [];
+    document.getElementById("go").addEventListener("click", () => {
+      window.handle = ZivaConnect.open({
+        clientId: "demo-client", clientUserId: "sync@example.com", connectUrl,
+        finish: (err, res) => window.results.push(err ? err.code : res.specialToken.length),
+        close: () => window.results.push("close"),
+      });
+    });
+  }, `${stack.sandboxUrl}/connect`);
+  const [popup] = await Promise.all([page.waitForEvent("popup"), page.click("#go")]);
+  await popup.waitForURL(/\/connect\?/, { timeout: 10000 });
+  const closed = popup.waitForEvent("close");
+  await popup.getByRole("button", { name: "Cancel" }).click();
+  await closed;
+  await page.waitForFunction(() => window.results.length === 1);
+  assert.deepEqual(await page.evaluate(() => window.results), ["close"]);
+  await ctx.close();
+});
+
+test("including the script twice loads the module once", async () => {
+  const ctx = await stack.browser.newContext();
+  const { page, wasmRequests, errors } = await pageWith(ctx, `${script}${script}<div id="c"></div>`);
+  await page.evaluate(() => ZivaConnect.ready);
+  const first = await page.evaluate(() => { window.first = window.ZivaConnect; return typeof ZivaConnect.open; });
+  assert.equal(first, "function");
+  await page.waitForTimeout(300);
+  assert.equal(wasmRequests.length, 1);
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+test("a data-zivacare-connect element becomes a working button with no script of the page", async () => {
+  const ctx = await stack.browser.newContext();
+  const user = "declared@example.com";
+  const markup = `<div id="d" data-zivacare-connect data-client-id="demo-client" data-client-user-id="${user}"
+    data-server-url="/api/zivacare/token" data-connect-url="${stack.sandboxUrl}/connect"></div>${script}`;
+  const { page } = await pageWith(ctx, markup);
+  await page.evaluate(() => {
+    window.events = [];
+    for (const name of ["zivacare-finish", "zivacare-close", "zivacare-error"]) {
+      document.addEventListener(name, (e) => window.events.push([name, e.detail && e.detail.serverResponse && e.detail.serverResponse.connected]));
+    }
+  });
+  const [popup] = await Promise.all([
+    page.waitForEvent("popup"),
+    page.getByRole("button", { name: "Connect Health Data" }).click(),
+  ]);
+  await finishIn(popup);
+  await page.waitForFunction(() => window.events.length === 1);
+  assert.deepEqual(await page.evaluate(() => window.events), [["zivacare-finish", true]]);
+  assert.equal(rows(stack.db, "connections").filter((r) => r.client_user_id === user).length, 1);
+  await ctx.close();
+});
+
+test("the custom element reports through DOM events and removing it mid-flow closes the popup", async () => {
+  const ctx = await stack.browser.newContext();
+  const markup = `${script}<zivacare-connect-button id="el" client-id="demo-client" client-user-id="el@example.com"
+    server-url="/api/zivacare/token" connect-url="${stack.sandboxUrl}/connect" label="Share my data"></zivacare-connect-button>`;
+  const { page } = await pageWith(ctx, markup);
+  await page.evaluate(() => ZivaConnect.ready);
+  await page.evaluate(() => {
+    window.events = [];
+    document.getElementById("el").addEventListener("zivacare-close", () => window.events.push("close"));
+  });
+  const [popup] = await Promise.all([
+    page.waitForEvent("popup"),
+    page.getByRole("button", { name: "Share my data" }).click(),
+  ]);
+  await popup.waitForLoadState("domcontentloaded");
+  const closed = popup.waitForEvent("close");
+  await page.evaluate(() => document.getElementById("el").remove());
+  await closed;
+  assert.equal(await page.getByRole("button").count(), 0);
+  // An invalid attribute is reported as an event, not thrown into the void.
+  const code = await page.evaluate(() => new Promise((resolve) => {
+    const el = document.createElement("zivacare-connect-button");
+    el.setAttribute("client-id", "demo-client");
+    el.addEventListener("zivacare-error", (e) => resolve(e.detail.code + ":" + e.detail.field));
+    document.body.append(el);
+  }));
+  assert.equal(code, "invalid_options:clientUserId");
+  await ctx.close();
+});
