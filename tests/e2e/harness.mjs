@@ -40,7 +40,7 @@ export async function freePort() {
 }
 
 /** Runs `zivacare-dev MODE` and resolves once it prints its URL. */
-function start(mode, env, logs) {
+export function start(mode, env, logs = []) {
   return new Promise((resolve, reject) => {
     const child = spawn(BIN, [mode], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -52,6 +52,7 @@ function start(mode, env, logs) {
     child.stdout.on("data", onData);
     child.stderr.on("data", (c) => logs.push(String(c)));
     child.on("exit", (code) => reject(new Error(`zivacare-dev ${mode} exited with ${code}: ${logs.join("")}`)));
+    child.exited = new Promise((done) => child.on("exit", (code, signal) => done({ code, signal })));
   });
 }
 
