@@ -110,6 +110,8 @@ pub struct Flow {
     state: String,
     sink: Sink,
     ended: Cell<bool>,
+    /// When the popup was first seen closed.
+    closed_at: Cell<Option<f64>>,
     guards: RefCell<Guards>,
 }
 
@@ -206,6 +208,7 @@ pub fn start(
         state,
         sink,
         ended: Cell::new(false),
+        closed_at: Cell::new(None),
         guards: RefCell::new(Guards::default()),
     });
     ACTIVE.with(|a| *a.borrow_mut() = Some(flow.clone()));
@@ -294,7 +297,14 @@ impl Flow {
         if !closed {
             return;
         }
-        if now() - opened_at < SEVERED_WITHIN_MS {
+        // A popup that finishes posts its message, then closes itself; the
+        // message can still be queued when `closed` already reads true. End only
+        // on the next poll, once any such message has been handled.
+        let Some(first_seen) = self.closed_at.get() else {
+            self.closed_at.set(Some(now()));
+            return;
+        };
+        if first_seen - opened_at < SEVERED_WITHIN_MS {
             self.end(Outcome::Failed(Error::new(
                 Code::OpenerSevered,
                 "The Connect window lost its link to this page at once: is the page served with \

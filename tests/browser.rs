@@ -451,3 +451,21 @@ async fn a_popup_cut_off_by_cross_origin_opener_policy_is_reported_distinctly() 
     settle(1000).await;
     assert_eq!(log_text(), "finish:error:opener_severed");
 }
+
+#[wasm_bindgen_test]
+async fn a_finish_queued_behind_the_popup_closing_still_counts() {
+    // The Connect page posts its finish, then closes itself: the message may be
+    // handled after `popup.closed` already reads true.
+    reset();
+    open(&options(JsValue::UNDEFINED)).unwrap();
+    let (state, popup) = (popup_state(), current_popup());
+    js_sys::Reflect::get(&popup, &"close".into())
+        .unwrap()
+        .unchecked_into::<js_sys::Function>()
+        .call0(&popup)
+        .unwrap();
+    settle(300).await; // one poll has seen it closed
+    post(finish_msg(&state, TOKEN), None, popup);
+    settle(400).await;
+    assert_eq!(log_text(), ["finish:ok:", TOKEN].concat());
+}

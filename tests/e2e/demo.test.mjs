@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { start, freePort, launchBrowser, openApp, clickConnect } from "./harness.mjs";
+import { start, freePort, launchBrowser, openApp, clickConnect, clickClosing } from "./harness.mjs";
 
 test("the demo runs the whole flow, stops on Ctrl-C and keeps connections across a restart", async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), "zivacare-demo-"));
@@ -18,25 +18,24 @@ test("the demo runs the whole flow, stops on Ctrl-C and keeps connections across
     ZIVACARE_SANDBOX_DB: path.join(dir, "sandbox.db"),
   };
   const logs = [];
-  let demo = await start("demo", env, logs);
-  assert.match(logs.join(""), new RegExp(`ZivaCare sandbox: +http://127\\.0\\.0\\.1:${sandbox}`));
-  assert.match(logs.join(""), new RegExp(`Your app \\(demo\\): +http://127\\.0\\.0\\.1:${app}`));
+  const bothUp = /open this/;
+  let demo = await start("demo", env, logs, bothUp);
   const browser = await launchBrowser();
   const user = "demo.user@example.com";
   try {
+    assert.match(logs.join(""), new RegExp(`ZivaCare sandbox: +http://127\\.0\\.0\\.1:${sandbox}`));
+    assert.match(logs.join(""), new RegExp(`Your app \\(demo\\): +http://127\\.0\\.0\\.1:${app}`));
     const ctx = await browser.newContext();
     const { page } = await openApp(ctx, `http://127.0.0.1:${app}`, user);
     const popup = await clickConnect(page);
     await popup.getByLabel("Fitbit Charge (wearable)").check();
-    const closed = popup.waitForEvent("close");
-    await popup.getByRole("button", { name: "Finish Connecting Data" }).click();
-    await closed;
+    await clickClosing(popup, "Finish Connecting Data");
     await page.getByText(/^Connected to ZivaCare as demo\.user/).waitFor();
     await page.getByRole("heading", { name: "Heart rate" }).waitFor();
 
     demo.kill("SIGINT");
     assert.deepEqual(await demo.exited, { code: 0, signal: null }, "a clean exit on Ctrl-C");
-    demo = await start("demo", env, logs);
+    demo = await start("demo", env, logs, bothUp);
     const status = await (await fetch(`http://127.0.0.1:${app}/api/zivacare/status?clientUserId=${encodeURIComponent(user)}`)).json();
     assert.equal(status.connected, true);
     // The restarted sandbox still knows the stored access token: readings still come.

@@ -3,7 +3,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startStack, openApp, clickConnect, stateOf, rows } from "./harness.mjs";
+import { startStack, openApp, clickConnect, stateOf, rows, clickClosing } from "./harness.mjs";
 
 let stack;
 before(async () => { stack = await startStack(); });
@@ -11,9 +11,7 @@ after(async () => { await stack?.stop(); });
 
 async function finishIn(popup, sources = ["Fitbit Charge (wearable)", "Withings Body+ (scale)"]) {
   for (const s of sources) await popup.getByLabel(s).check();
-  const closed = popup.waitForEvent("close");
-  await popup.getByRole("button", { name: "Finish Connecting Data" }).click();
-  await closed;
+  await clickClosing(popup, "Finish Connecting Data");
 }
 
 const connectedRows = (user) => rows(stack.db, "connections").filter((r) => r.client_user_id === user);
@@ -121,9 +119,7 @@ test("closing the popup calls close and frees the button", async () => {
   assert.equal(events.tokenPosts.length, 0);
   // Cancel inside the popup ends the same way.
   const again = await clickConnect(page);
-  const closed = again.waitForEvent("close");
-  await again.getByRole("button", { name: "Cancel" }).click();
-  await closed;
+  await clickClosing(again, "Cancel");
   await page.getByText("Connection cancelled.").waitFor();
   await ctx.close();
 });
@@ -165,9 +161,7 @@ test("a Connect error reaches the page as connect_error", async () => {
   const ctx = await stack.browser.newContext();
   const { page, events } = await openApp(ctx, stack.appUrl, "gus.error@example.com");
   const popup = await clickConnect(page);
-  const closed = popup.waitForEvent("close");
-  await popup.getByRole("button", { name: "Simulate a ZivaCare error" }).click();
-  await closed;
+  await clickClosing(popup, "Simulate a ZivaCare error");
   await page.getByText(/\(connect_error\)$/).waitFor();
   assert.equal(events.tokenPosts.length, 0);
   await ctx.close();

@@ -39,15 +39,21 @@ export async function freePort() {
   });
 }
 
-/** Runs `zivacare-dev MODE` and resolves once it prints its URL. */
-export function start(mode, env, logs = []) {
+// Servers never outlive the test process, whatever way a test ends.
+const children = new Set();
+process.on("exit", () => { for (const c of children) c.kill("SIGKILL"); });
+
+/** Runs `zivacare-dev MODE` and resolves once its output matches `ready`. */
+export function start(mode, env, logs = [], ready = /http:\/\//) {
   return new Promise((resolve, reject) => {
     const child = spawn(BIN, [mode], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    children.add(child);
+    child.on("exit", () => children.delete(child));
     let out = "";
     const onData = (chunk) => {
       out += chunk;
       logs.push(String(chunk));
-      if (/http:\/\//.test(out)) resolve(child);
+      if (ready.test(out)) resolve(child);
     };
     child.stdout.on("data", onData);
     child.stderr.on("data", (c) => logs.push(String(c)));
@@ -148,4 +154,17 @@ export async function clickConnect(page) {
 
 export function stateOf(popup) {
   return new URL(popup.url()).searchParams.get("state");
+}
+
+/**
+ * Clicks a control of the Connect popup that closes the popup itself
+ * (Finish, Cancel, Simulate an error). Playwright may report the closing as a
+ * failed click; that closing is exactly the expected outcome.
+ */
+export async function clickClosing(popup, name) {
+  const closed = popup.waitForEvent("close");
+  await popup.getByRole("button", { name }).click().catch((err) => {
+    if (!popup.isClosed()) throw err;
+  });
+  await closed;
 }

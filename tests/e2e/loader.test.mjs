@@ -4,7 +4,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startStack, rows } from "./harness.mjs";
+import { startStack, rows, clickClosing } from "./harness.mjs";
 
 let stack;
 before(async () => { stack = await startStack(); });
@@ -34,9 +34,7 @@ const script = `<script src="/pkg/connect.js"></script>`;
 async function finishIn(popup) {
   await popup.waitForLoadState("domcontentloaded");
   await popup.getByLabel("Garmin Forerunner (wearable)").check();
-  const closed = popup.waitForEvent("close");
-  await popup.getByRole("button", { name: "Finish Connecting Data" }).click();
-  await closed;
+  await clickClosing(popup, "Finish Connecting Data");
 }
 
 test("a click before the module is ready still opens the popup in that click and completes", async () => {
@@ -81,9 +79,7 @@ test("open() before the module is ready opens the popup synchronously", async ()
   }, `${stack.sandboxUrl}/connect`);
   const [popup] = await Promise.all([page.waitForEvent("popup"), page.click("#go")]);
   await popup.waitForURL(/\/connect\?/, { timeout: 10000 });
-  const closed = popup.waitForEvent("close");
-  await popup.getByRole("button", { name: "Cancel" }).click();
-  await closed;
+  await clickClosing(popup, "Cancel");
   await page.waitForFunction(() => window.results.length === 1);
   assert.deepEqual(await page.evaluate(() => window.results), ["close"]);
   await ctx.close();
