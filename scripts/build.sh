@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# Builds the SDK into pkg/: the ES module glue, the optimised .wasm, its types,
-# and the classic-script loader connect.js.
+# Builds the SDK into pkg/: the Wasm module (optimised with a current wasm-opt),
+# its ES module glue and types, the ES module entry of the npm package
+# (index.js), and the classic-script loader (connect.js), all minified.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-wasm-pack build --target web --release --no-pack --out-dir pkg --out-name zivacare_connect >/dev/null 2>pkg.log \
-  || { cat pkg.log >&2; rm -f pkg.log; exit 1; }
-rm -f pkg.log pkg/.gitignore
+wasm-pack --log-level warn build --target web --release --no-pack --out-dir pkg --out-name zivacare_connect
+rm -f pkg/.gitignore
 node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
   pkg/zivacare_connect_bg.wasm -o pkg/zivacare_connect_bg.wasm
-cp js/connect.js pkg/connect.js
-for f in pkg/connect.js pkg/zivacare_connect.js pkg/zivacare_connect_bg.wasm; do
+
+esbuild=node_modules/.bin/esbuild
+$esbuild pkg/zivacare_connect.js --minify --format=esm --log-level=warning --allow-overwrite --outfile=pkg/zivacare_connect.js
+$esbuild js/index.js --bundle --minify --format=esm --log-level=warning \
+  --external:./zivacare_connect.js --outfile=pkg/index.js
+$esbuild js/classic.js --bundle --minify --format=iife --log-level=warning --outfile=pkg/connect.js
+cp js/index.d.ts pkg/index.d.ts
+
+for f in pkg/connect.js pkg/zivacare_connect.js pkg/zivacare_connect_bg.wasm pkg/index.js; do
   printf '%-32s %7d bytes, %6d gzip -9\n' "$f" "$(wc -c <"$f")" "$(gzip -9c "$f" | wc -c)"
 done

@@ -15,7 +15,7 @@ const TS: &str = r#"
 /** ZivaCare's stable error codes. */
 export type ZivaConnectErrorCode =
   | "invalid_options" | "popup_blocked" | "popup_closed" | "opener_severed"
-  | "connect_error" | "server_error" | "network_error" | "timeout" | "busy";
+  | "connect_error" | "server_error" | "network_error" | "timeout" | "busy" | "unsupported";
 
 /** The `Error` every failure is reported with. */
 export interface ZivaConnectError extends Error {

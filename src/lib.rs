@@ -22,3 +22,7 @@ mod forward;
 mod js;
 #[cfg(target_arch = "wasm32")]
 pub use api::*;
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOC: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };

@@ -96,7 +96,8 @@ input.addEventListener("change", () => refresh().catch((e) => say(e.message, "er
 (async () => {
   try {
     config = await getJson("/api/zivacare/config");
-    await ZivaConnect.ready;
+    // No need to wait for ZivaConnect.ready: a click before the module has
+    // loaded still opens the popup in that click.
     render();
     await refresh();
   } catch (e) {

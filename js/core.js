@@ -1,27 +1,25 @@
-/*! ZivaCare Connect loader: a classic script that defines window.ZivaConnect at once
- * and loads the WebAssembly module from its own folder (or from data-wasm-url).
- * Calls made before the module is ready still open the popup inside the click. */
-(function () {
-  "use strict";
-  if (typeof window === "undefined" || typeof document === "undefined") return;
-  if (window.ZivaConnect && window.ZivaConnect.__zivacare) return; // included twice: load once
+// The JS side of ZivaCare Connect, shared by the classic script (pkg/connect.js)
+// and the ES module entry (pkg/index.js): it loads the Wasm module once, and
+// makes calls that come before the module is ready safe: the popup still opens
+// inside the click, and the module finishes the flow once loaded. The flow
+// itself lives once, in the Wasm core.
 
-  var script = document.currentScript;
-  var base = script && script.src ? script.src : document.baseURI;
-  var glueUrl = new URL("zivacare_connect.js", base).href;
-  var wasmAttr = script && script.getAttribute("data-wasm-url");
-  var wasmUrl = new URL(wasmAttr || "zivacare_connect_bg.wasm", base).href;
+/**
+ * @param {() => Promise<any>} loadModule resolves with the initialised module
+ */
+export function createZivaConnect(loadModule) {
   var mod = null;
   var loading = null;
 
   function load() {
+    if (typeof window === "undefined" || typeof document === "undefined") {
+      return Promise.reject(notInBrowser());
+    }
     if (!loading) {
-      loading = import(glueUrl)
+      loading = loadModule()
         .then(function (m) {
-          return m.default({ module_or_path: wasmUrl }).then(function () {
-            mod = m;
-            return m;
-          });
+          mod = m;
+          return m;
         })
         .catch(function (err) {
           loading = null; // a failed load can be retried by the next call
@@ -29,6 +27,17 @@
         });
     }
     return loading;
+  }
+
+  function notInBrowser() {
+    var e = new Error("ZivaCare Connect runs in a browser page: there is no window here (server rendering?)");
+    e.name = "ZivaConnectError";
+    e.code = "unsupported";
+    return e;
+  }
+
+  function needBrowser() {
+    if (typeof window === "undefined" || typeof document === "undefined") throw notInBrowser();
   }
 
   function loadError(cause) {
@@ -47,6 +56,7 @@
   }
 
   function open(options) {
+    needBrowser();
     if (mod) return mod.open(options);
     var popup = blankPopup(options);
     var handle = null;
@@ -74,6 +84,7 @@
   }
 
   function connect(options) {
+    if (typeof window === "undefined") return Promise.reject(notInBrowser());
     if (mod) return mod.connect(options);
     var popup = blankPopup(options);
     return load().then(
@@ -100,6 +111,7 @@
   }
 
   function button(target, options) {
+    needBrowser();
     if (mod) return mod.button(target, options);
     // Render the button now: a click before the module is ready opens the popup
     // inside that click; the module takes the button over once loaded.
@@ -196,7 +208,10 @@
     }
   }
 
-  if (window.customElements && !window.customElements.get("zivacare-connect-button")) {
+  /** Defines <zivacare-connect-button> once per page. */
+  function defineElement() {
+    if (typeof window === "undefined" || !window.customElements) return;
+    if (window.customElements.get("zivacare-connect-button")) return;
     var ConnectButton = function () {
       return Reflect.construct(HTMLElement, [], ConnectButton);
     };
@@ -221,21 +236,13 @@
     window.customElements.define("zivacare-connect-button", ConnectButton);
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", function () {
-      mountDeclared(document);
-    });
-  } else {
-    mountDeclared(document);
-  }
-
-  var ready = load().then(function () {});
-  ready.catch(function () {}); // reported to whoever awaits it; no unhandled rejection
-  window.ZivaConnect = {
-    __zivacare: true,
+  return {
     open: open,
     connect: connect,
     button: button,
-    ready: ready,
+    load: load,
+    mountDeclared: mountDeclared,
+    defineElement: defineElement,
   };
-})();
+}
+

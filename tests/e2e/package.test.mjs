@@ -1,0 +1,77 @@
+// The npm package as a user gets it: `npm pack`, installed into a fresh project.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { ROOT, startStack, rows, clickClosing } from "./harness.mjs";
+
+let project;
+let tarball;
+before(() => {
+  const out = mkdtempSync(path.join(os.tmpdir(), "zivacare-pack-"));
+  const packed = JSON.parse(execFileSync("npm", ["pack", "--json", "--pack-destination", out], { cwd: ROOT, encoding: "utf8" }));
+  tarball = { path: path.join(out, packed[0].filename), files: packed[0].files.map((f) => f.path).sort(), size: packed[0].size };
+  project = mkdtempSync(path.join(os.tmpdir(), "zivacare-user-"));
+  writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "user-app", private: true, type: "module" }));
+  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--offline", tarball.path], { cwd: project, stdio: "ignore" });
+});
+
+test("the tarball holds exactly what users need", () => {
+  assert.deepEqual(tarball.files, [
+    "README.md", "package.json",
+    "pkg/connect.js", "pkg/index.d.ts", "pkg/index.js",
+    "pkg/zivacare_connect.d.ts", "pkg/zivacare_connect.js", "pkg/zivacare_connect_bg.wasm",
+  ]);
+});
+
+test("importing under Node (server rendering) touches no window and calls fail clearly", async () => {
+  const script = `
+    import * as z from "@zivacare/connect";
+    const out = { exports: Object.keys(z).sort() };
+    try { z.open({}); } catch (e) { out.open = e.code; }
+    try { z.button("#x", {}); } catch (e) { out.button = e.code; }
+    await z.connect({}).catch((e) => { out.connect = e.code + ":" + e.message; });
+    await z.load().catch((e) => { out.load = e.code; });
+    console.log(JSON.stringify(out));`;
+  const out = JSON.parse(execFileSync("node", ["--input-type=module", "-e", script], { cwd: project, encoding: "utf8" }));
+  assert.deepEqual(out.exports, ["button", "connect", "defineCustomElement", "load", "open"]);
+  assert.equal(out.open, "unsupported");
+  assert.equal(out.button, "unsupported");
+  assert.match(out.connect, /^unsupported:.*browser/);
+  assert.equal(out.load, "unsupported");
+});
+
+test("the installed package's ES module runs the whole flow in a browser", async () => {
+  const stack = await startStack();
+  try {
+    const ctx = await stack.browser.newContext();
+    const page = await ctx.newPage();
+    const dir = path.join(project, "node_modules/@zivacare/connect/pkg");
+    // The app serves the package's files itself, as a bundler's output would.
+    await page.route(`${stack.appUrl}/vendor/**`, (route) => {
+      const file = new URL(route.request().url()).pathname.replace("/vendor/", "");
+      const type = file.endsWith(".wasm") ? "application/wasm" : "text/javascript";
+      route.fulfill({ path: path.join(dir, file), contentType: type });
+    });
+    await page.route(`${stack.appUrl}/esm.html`, (route) => route.fulfill({ contentType: "text/html", body: `<!doctype html>
+      <html lang="en"><head><title>esm</title></head><body><div id="c"></div><script type="module">
+      import { button } from "/vendor/index.js";
+      window.results = [];
+      button("#c", { clientId: "demo-client", clientUserId: "esm@example.com", connectUrl: "${stack.sandboxUrl}/connect",
+        serverUrl: "/api/zivacare/token", finish: (err, res) => window.results.push(err ? err.code : res.serverResponse.connected) });
+      </script></body></html>` }));
+    await page.goto(`${stack.appUrl}/esm.html`);
+    const [popup] = await Promise.all([page.waitForEvent("popup"), page.getByRole("button", { name: "Connect Health Data" }).click()]);
+    await popup.waitForLoadState("domcontentloaded");
+    await popup.getByLabel("Quest Diagnostics (lab results)").check();
+    await clickClosing(popup, "Finish Connecting Data");
+    await page.waitForFunction(() => window.results.length === 1);
+    assert.deepEqual(await page.evaluate(() => window.results), [true]);
+    assert.equal(rows(stack.db, "connections").filter((r) => r.client_user_id === "esm@example.com").length, 1);
+  } finally {
+    await stack.stop();
+  }
+});
