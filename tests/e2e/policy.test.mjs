@@ -1,0 +1,55 @@
+// The host page's own security headers: a strict Content-Security-Policy must
+// not break the SDK, and Cross-Origin-Opener-Policy: same-origin (which cuts the
+// popup off) must be reported distinctly, not hang.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startStack, rows, clickClosing } from "./harness.mjs";
+
+let stack;
+before(async () => { stack = await startStack(); });
+after(async () => { await stack?.stop(); });
+
+const STRICT_CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; " +
+  "connect-src 'self'; require-trusted-types-for 'script'";
+
+/** Serves the demo app's own page, adding `headers` to its response. */
+async function demoWith(ctx, headers) {
+  const page = await ctx.newPage();
+  await page.route(`${stack.appUrl}/`, async (route) => {
+    const resp = await route.fetch();
+    await route.fulfill({ response: resp, headers: { ...resp.headers(), ...headers } });
+  });
+  await page.addInitScript(() => {
+    window.violations = [];
+    document.addEventListener("securitypolicyviolation", (e) => window.violations.push(e.violatedDirective + " " + e.blockedURI));
+  });
+  await page.goto(stack.appUrl + "/");
+  return page;
+}
+
+test("t08: under a strict CSP with Trusted Types the whole flow completes with zero violations", async () => {
+  const ctx = await stack.browser.newContext();
+  const page = await demoWith(ctx, { "content-security-policy": STRICT_CSP });
+  const user = "csp@example.com";
+  await page.fill("#client-user-id", user);
+  await page.dispatchEvent("#client-user-id", "change");
+  const [popup] = await Promise.all([page.waitForEvent("popup"), page.getByRole("button", { name: "Connect Health Data" }).click()]);
+  await popup.waitForLoadState("domcontentloaded");
+  await popup.getByLabel("Fitbit Charge (wearable)").check();
+  await clickClosing(popup, "Finish Connecting Data");
+  await page.getByText(/^Connected to ZivaCare as csp/).waitFor();
+  assert.deepEqual(await page.evaluate(() => window.violations), []);
+  assert.equal(rows(stack.db, "connections").filter((r) => r.client_user_id === user).length, 1);
+  await ctx.close();
+});
+
+test("t09: a host page with COOP same-origin gets opener_severed, not a silent hang", async () => {
+  const ctx = await stack.browser.newContext();
+  const page = await demoWith(ctx, { "cross-origin-opener-policy": "same-origin" });
+  await page.fill("#client-user-id", "coop@example.com");
+  await page.getByRole("button", { name: "Connect Health Data" }).click();
+  await page.getByText(/\(opener_severed\)$/).waitFor({ timeout: 5000 });
+  assert.equal(rows(stack.db, "connections").filter((r) => r.client_user_id === "coop@example.com").length, 0);
+  await ctx.close();
+});
