@@ -1,0 +1,238 @@
+// npm run bench: this SDK's script-tag install side by side with
+// humanapi-connect-client 2.4.1 (its README's script-tag install), in headless
+// Chromium against pages on loopback. Prints a table and writes bench-results.json.
+// Figures vary between machines; the ratios (ours / theirs) are what we track.
+
+import http from "node:http";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import zlib from "node:zlib";
+import { fileURLToPath } from "node:url";
+import { launchBrowser } from "../tests/e2e/harness.mjs";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const LOADS = Number(process.env.BENCH_LOADS || 30);
+const THEIRS = "node_modules/humanapi-connect-client/build/humanapi-connect-client.js";
+const OURS = ["pkg/connect.js", "pkg/zivacare_connect.js", "pkg/zivacare_connect_bg.wasm"];
+
+const types = { ".js": "text/javascript", ".wasm": "application/wasm", ".html": "text/html", ".json": "application/json" };
+
+function page(body) {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>bench</title></head><body>${body}</body></html>`;
+}
+
+function pages(connectOrigin) {
+  return {
+    "/ours.html": page(`<div id="c"></div>
+<script>performance.mark("start")</script>
+<script src="/pkg/connect.js"></script>
+<script>
+window.bench = {};
+ZivaConnect.button("#c", { clientId: "bench", clientUserId: "bench@example.com",
+  connectUrl: "${connectOrigin}/connect", serverUrl: "/token",
+  finish: function () { window.bench.finished = performance.now(); } });
+performance.mark("clickable");
+ZivaConnect.ready.then(function () { performance.mark("ready"); });
+</script>`),
+    "/theirs.html": page(`<div class="hapi__token-container"><button data-hapi-token="bench-token">Open Connect</button></div>
+<script>performance.mark("start")</script>
+<script src="/vendor/humanapi-connect-client.js" onload="performance.mark('clickable'); performance.mark('ready')"></script>`),
+  };
+}
+
+// The Connect stand-in: posts a finish to its opener as soon as it loads.
+const CONNECT_PAGE = page(`<script src="/connect-standin.js"></script>`);
+const CONNECT_JS = `var q = new URLSearchParams(location.search);
+window.opener.postMessage({ type: "zivacare-connect:finish", state: q.get("state"), specialToken: "tok_bench_0123456789" }, q.get("origin"));`;
+
+function serve(routes) {
+  const srv = http.createServer((req, res) => {
+    const url = new URL(req.url, "http://x");
+    if (req.method === "POST" && url.pathname === "/token") {
+      req.resume();
+      res.writeHead(200, { "content-type": "application/json" });
+      return res.end('{"zivaUserCode":"bench","connected":true}');
+    }
+    let body = routes[url.pathname];
+    const ext = path.extname(url.pathname) || ".html";
+    if (body === undefined) {
+      const file = url.pathname.startsWith("/vendor/") ? THEIRS : path.join(ROOT, url.pathname);
+      try { body = readFileSync(file); } catch { res.writeHead(404); return res.end(); }
+    }
+    res.writeHead(200, { "content-type": types[ext] || "application/octet-stream", "cache-control": "max-age=3600" });
+    res.end(body);
+  });
+  return new Promise((resolve) => srv.listen(0, "127.0.0.1", () => resolve(srv)));
+}
+
+function sizes(files) {
+  const out = { raw: 0, gzip: 0, brotli: 0, files: {} };
+  for (const f of files) {
+    const data = readFileSync(path.join(ROOT, f));
+    const s = {
+      raw: data.length,
+      gzip: zlib.gzipSync(data, { level: 9 }).length,
+      brotli: zlib.brotliCompressSync(data, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
+    };
+    out.files[f] = s;
+    for (const k of ["raw", "gzip", "brotli"]) out[k] += s[k];
+  }
+  return out;
+}
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const p95 = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil(s.length * 0.95) - 1)]; };
+const stats = (xs) => ({ median: +median(xs).toFixed(2), p95: +p95(xs).toFixed(2), n: xs.length });
+
+async function readyTimes(browser, url, cached) {
+  const clickable = [];
+  const ready = [];
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  const cdp = await ctx.newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.setCacheDisabled", { cacheDisabled: !cached });
+  if (cached) await page.goto(url); // warm the cache
+  for (let i = 0; i < LOADS; i++) {
+    await page.goto(url);
+    await page.waitForFunction(() => performance.getEntriesByName("ready").length > 0);
+    const t = await page.evaluate(() => {
+      const at = (n) => performance.getEntriesByName(n)[0].startTime;
+      return [at("clickable") - at("start"), at("ready") - at("start")];
+    });
+    clickable.push(t[0]);
+    ready.push(t[1]);
+  }
+  await ctx.close();
+  return { clickable: stats(clickable), ready: stats(ready) };
+}
+
+/** Click to popup window (ours) or Connect iframe (theirs), measured inside the page. */
+async function clickToWindow(browser, url, ours) {
+  const times = [];
+  const calls = [];
+  for (let i = 0; i < Math.min(LOADS, 10); i++) {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await page.goto(url);
+    await page.waitForFunction(() => performance.getEntriesByName("ready").length > 0);
+    await page.evaluate((ours) => {
+      window.t = {};
+      addEventListener("click", () => { window.t.click = performance.now(); }, true);
+      if (ours) {
+        const open = window.open;
+        window.open = function () {
+          window.t.call = performance.now();
+          const w = open.apply(this, arguments);
+          window.t.window = performance.now();
+          return w;
+        };
+      } else {
+        new MutationObserver((records) => {
+          if (!window.t.window && records.some((r) => [...r.addedNodes].some((n) => n.nodeName === "IFRAME" || (n.querySelector && n.querySelector("iframe"))))) window.t.window = performance.now();
+        }).observe(document.body, { childList: true, subtree: true });
+      }
+    }, ours);
+    const popup = ours ? page.waitForEvent("popup") : null;
+    await page.getByRole("button").first().click();
+    await page.waitForFunction(() => window.t.window !== undefined);
+    const t = await page.evaluate(() => window.t);
+    times.push(t.window - t.click);
+    // Ours: when window.open is called (our own work); theirs: the iframe is its window.
+    calls.push((t.call ?? t.window) - t.click);
+    if (popup) (await popup).close();
+    await ctx.close();
+  }
+  return { exists: stats(times), opened: stats(calls) };
+}
+
+/** For this SDK: finish message to POST leaving, and to finish() being called. */
+async function forwardTimes(browser, url) {
+  const toPost = [];
+  const toFinish = [];
+  for (let i = 0; i < Math.min(LOADS, 10); i++) {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await page.goto(url);
+    await page.waitForFunction(() => performance.getEntriesByName("ready").length > 0);
+    await page.evaluate(() => {
+      addEventListener("message", () => { window.bench.message = performance.now(); }, true);
+      const f = window.fetch;
+      window.fetch = function () { window.bench.post = window.bench.post || performance.now(); return f.apply(this, arguments); };
+    });
+    await page.getByRole("button").click();
+    await page.waitForFunction(() => window.bench.finished !== undefined);
+    const b = await page.evaluate(() => window.bench);
+    toPost.push(b.post - b.message);
+    toFinish.push(b.finished - b.message);
+    await ctx.close();
+  }
+  return { messageToPost: stats(toPost), messageToFinish: stats(toFinish) };
+}
+
+async function memory(browser, url, ours) {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  const cdp = await ctx.newCDPSession(page);
+  await page.goto(url);
+  await page.waitForFunction(() => performance.getEntriesByName("ready").length > 0);
+  await cdp.send("HeapProfiler.collectGarbage");
+  const heap = await cdp.send("Runtime.getHeapUsage");
+  const wasm = ours ? await page.evaluate(async () => (await (await import("/pkg/zivacare_connect.js")).default()).memory.buffer.byteLength) : 0;
+  await ctx.close();
+  return { jsHeapUsed: heap.usedSize, wasmMemory: wasm };
+}
+
+const ratio = (a, b) => (b ? +(a / b).toFixed(2) : null);
+
+async function main() {
+  const connect = await serve({ "/connect": CONNECT_PAGE, "/connect-standin.js": CONNECT_JS });
+  const connectOrigin = `http://127.0.0.1:${connect.address().port}`;
+  const app = await serve(pages(connectOrigin));
+  const base = `http://127.0.0.1:${app.address().port}`;
+  const browser = await launchBrowser();
+  const results = { date: new Date().toISOString(), loads: LOADS, ours: {}, theirs: {} };
+  try {
+    results.ours.bytes = sizes(OURS);
+    results.theirs.bytes = sizes([THEIRS]);
+    for (const [who, file] of [["ours", "/ours.html"], ["theirs", "/theirs.html"]]) {
+      results[who].coldLoad = await readyTimes(browser, base + file, false);
+      results[who].warmLoad = await readyTimes(browser, base + file, true);
+      results[who].clickToWindow = await clickToWindow(browser, base + file, who === "ours");
+      results[who].memory = await memory(browser, base + file, who === "ours");
+    }
+    results.ours.forward = await forwardTimes(browser, base + "/ours.html");
+  } finally {
+    await browser.close();
+    app.close();
+    connect.close();
+  }
+  writeFileSync(path.join(ROOT, "bench-results.json"), JSON.stringify(results, null, 2) + "\n");
+
+  const o = results.ours, t = results.theirs;
+  const rowsOut = [
+    ["bytes, raw", o.bytes.raw, t.bytes.raw],
+    ["bytes, gzip -9", o.bytes.gzip, t.bytes.gzip],
+    ["bytes, brotli", o.bytes.brotli, t.bytes.brotli],
+    ["clickable button, no cache, median ms", o.coldLoad.clickable.median, t.coldLoad.clickable.median],
+    ["ready (module loaded), no cache, median ms", o.coldLoad.ready.median, t.coldLoad.ready.median],
+    ["ready, no cache, p95 ms", o.coldLoad.ready.p95, t.coldLoad.ready.p95],
+    ["ready, cached, median ms", o.warmLoad.ready.median, t.warmLoad.ready.median],
+    ["ready, cached, p95 ms", o.warmLoad.ready.p95, t.warmLoad.ready.p95],
+    ["click to window.open call / iframe, median ms", o.clickToWindow.opened.median, t.clickToWindow.opened.median],
+    ["click to window existing, median ms", o.clickToWindow.exists.median, t.clickToWindow.exists.median],
+    ["JS heap after ready, bytes", o.memory.jsHeapUsed, t.memory.jsHeapUsed],
+    ["Wasm linear memory, bytes", o.memory.wasmMemory, "-"],
+    ["finish message to POST, median ms", o.forward.messageToPost.median, "-"],
+    ["finish message to finish(), median ms", o.forward.messageToFinish.median, "-"],
+  ];
+  const w = Math.max(...rowsOut.map((r) => r[0].length));
+  console.log(`${"".padEnd(w)}  ${"ours".padStart(10)}  ${"theirs".padStart(10)}  ${"ours/theirs".padStart(11)}`);
+  for (const [name, a, b] of rowsOut) {
+    const r = typeof a === "number" && typeof b === "number" ? ratio(a, b) : "";
+    console.log(`${name.padEnd(w)}  ${String(a).padStart(10)}  ${String(b).padStart(10)}  ${String(r).padStart(11)}`);
+  }
+  console.log(`\n${LOADS} loads each; details in bench-results.json`);
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
