@@ -17,7 +17,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tower_http::services::ServeDir;
 
-use crate::util::{is_plain_text, is_token_text, now_secs, open_db, sha256_hex, ApiError, Secret};
+use crate::util::{
+    is_plain_text, is_token_text, now_secs, open_db, require_json, sha256_hex, ApiError, Secret,
+};
 
 /// The largest forward body accepted: the SDK's is a few hundred bytes.
 pub const MAX_BODY: usize = 4096;
@@ -144,21 +146,7 @@ fn check_forward(b: &Backend, headers: &HeaderMap, body: &[u8]) -> Result<Forwar
     if headers.get("x-zivacare-connect").is_none() {
         return Err(forbidden("Missing X-ZivaCare-Connect header"));
     }
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !ct
-        .split(';')
-        .next()
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
-    {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Send application/json",
-        ));
-    }
+    require_json(headers)?;
     let f: Forward = serde_json::from_slice(body)
         .map_err(|_| ApiError::bad_request("invalid_request", "Malformed request body"))?;
     if !is_token_text(&f.special_token) {

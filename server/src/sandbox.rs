@@ -16,8 +16,8 @@ use serde_json::{json, Value};
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::util::{
-    escape_html, is_plain_text, is_token_text, iso8601, now_secs, open_db, random_token,
-    sha256_hex, ApiError, Secret,
+    escape_html, is_plain_text, is_token_text, iso8601, media_type, now_secs, open_db,
+    random_token, require_json, sha256_hex, ApiError, Secret,
 };
 
 /// A registered application: what ZivaCare knows of an integrator.
@@ -341,27 +341,6 @@ async fn connect_finish(
     ))
 }
 
-fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if ct
-        .split(';')
-        .next()
-        .map(str::trim)
-        .is_some_and(|m| m.eq_ignore_ascii_case("application/json"))
-    {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Send application/json",
-        ))
-    }
-}
-
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct TokenRequest {
@@ -374,17 +353,7 @@ fn parse_body<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<T, ApiError> {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let mime = ct
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let parsed = match mime.as_str() {
+    let parsed = match media_type(headers).as_str() {
         "application/json" => serde_json::from_slice(body).ok(),
         "application/x-www-form-urlencoded" => serde_urlencoded::from_bytes(body).ok(),
         _ => {

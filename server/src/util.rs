@@ -144,6 +144,32 @@ impl From<rusqlite::Error> for ApiError {
     }
 }
 
+/// The media type of a request, lower case, without parameters.
+pub fn media_type(headers: &axum::http::HeaderMap) -> String {
+    let ct = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    ct.split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// Refuses anything but `application/json` with a 415.
+pub fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    if media_type(headers) == "application/json" {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send application/json",
+        ))
+    }
+}
+
 /// Opens (creating if needed) a SQLite database with the settings both services use.
 pub fn open_db(path: &std::path::Path, schema: &str) -> rusqlite::Result<rusqlite::Connection> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
