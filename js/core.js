@@ -98,6 +98,16 @@ export function createZivaConnect(loadModule) {
     );
   }
 
+  // The same labels as LABELS in src/options.rs (a browser test checks they agree),
+  // for buttons rendered before the module has loaded.
+  var LABELS = { en: "Connect Health Data", es: "Conectar datos de salud", fr: "Connecter mes données de santé", de: "Gesundheitsdaten verbinden" };
+
+  function labelOf(options) {
+    if (options && typeof options.label === "string" && options.label) return options.label;
+    var lang = options && typeof options.locale === "string" ? options.locale.split(/[-_]/)[0].toLowerCase() : "en";
+    return LABELS[lang] || LABELS.en;
+  }
+
   function resolve(target) {
     var el = typeof target === "string" ? document.querySelector(target) : target;
     if (!el || typeof el.appendChild !== "function") {
@@ -119,7 +129,7 @@ export function createZivaConnect(loadModule) {
     el.type = "button";
     el.className = "zivacare-connect-button";
     el.setAttribute("part", "button");
-    el.textContent = (options && typeof options.label === "string" && options.label) || "Connect Health Data";
+    el.textContent = labelOf(options);
     resolve(target).appendChild(el);
     var clicked = false;
     var popup = null;
@@ -176,7 +186,7 @@ export function createZivaConnect(loadModule) {
 
   function mount(el, read) {
     var options = { clientId: read("client-id"), clientUserId: read("client-user-id") };
-    var extra = { serverUrl: "server-url", connectUrl: "connect-url", label: "label", state: "state" };
+    var extra = { serverUrl: "server-url", connectUrl: "connect-url", label: "label", state: "state", locale: "locale" };
     for (var key in extra) {
       var value = read(extra[key]);
       if (value) options[key] = value;
@@ -218,7 +228,7 @@ export function createZivaConnect(loadModule) {
     ConnectButton.prototype = Object.create(HTMLElement.prototype);
     ConnectButton.prototype.constructor = ConnectButton;
     Object.setPrototypeOf(ConnectButton, HTMLElement);
-    ConnectButton.observedAttributes = ["client-id", "client-user-id", "server-url", "connect-url", "label", "state"];
+    ConnectButton.observedAttributes = ["client-id", "client-user-id", "server-url", "connect-url", "label", "state", "locale"];
     ConnectButton.prototype.connectedCallback = function () {
       this.render();
     };

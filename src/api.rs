@@ -59,8 +59,10 @@ export interface ZivaConnectBaseOptions {
   timeoutMs?: number;
   popupWidth?: number;
   popupHeight?: number;
-  /** The button's label; default "Connect Health Data". */
+  /** The button's label; default "Connect Health Data", or its translation for `locale`. */
   label?: string;
+  /** The language of the button's label: "en", "es", "fr" or "de" (others get English). */
+  locale?: string;
   onEvent?: (name: ZivaConnectEvent, details?: { reason?: string; code?: string; attempt?: number }) => void;
 }
 

@@ -130,6 +130,7 @@ pub fn read_options(
         popup_width: opt_number(options, "popupWidth")?,
         popup_height: opt_number(options, "popupHeight")?,
         label: opt_string(options, "label")?,
+        locale: opt_string(options, "locale")?,
         has_finish: callbacks.finish.is_some(),
     };
     Ok((validate(raw, callbacks_allowed)?, callbacks))

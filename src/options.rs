@@ -16,6 +16,33 @@ pub const MAX_TIMEOUT_MS: u32 = 86_400_000;
 pub const DEFAULT_POPUP_WIDTH: u32 = 500;
 pub const DEFAULT_POPUP_HEIGHT: u32 = 720;
 pub const DEFAULT_LABEL: &str = "Connect Health Data";
+
+/// The button's label by language; other languages get English. The loader
+/// (js/core.js) keeps the same table for buttons rendered before the module loads.
+pub const LABELS: &[(&str, &str)] = &[
+    ("en", DEFAULT_LABEL),
+    ("es", "Conectar datos de salud"),
+    ("fr", "Connecter mes données de santé"),
+    ("de", "Gesundheitsdaten verbinden"),
+];
+
+/// The label for a BCP 47 language tag such as `es` or `fr-CA`.
+pub fn label_for(locale: &str) -> &'static str {
+    let lang = locale.split(['-', '_']).next().unwrap_or("");
+    LABELS
+        .iter()
+        .find(|(l, _)| l.eq_ignore_ascii_case(lang))
+        .map_or(DEFAULT_LABEL, |(_, label)| label)
+}
+
+/// A language tag: letters, digits and hyphens, starting with 2 or 3 letters.
+fn is_locale(s: &str) -> bool {
+    let mut parts = s.split('-');
+    let lang = parts.next().unwrap_or("");
+    (2..=3).contains(&lang.len())
+        && lang.bytes().all(|b| b.is_ascii_alphabetic())
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
 /// Longest clientId, clientUserId, state or label we accept.
 pub const MAX_TEXT: usize = 512;
 
@@ -36,6 +63,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "popupHeight",
     "onEvent",
     "label",
+    "locale",
 ];
 
 /// The keys only callback-style calls take.
@@ -93,6 +121,7 @@ pub struct RawOptions {
     pub popup_width: Option<f64>,
     pub popup_height: Option<f64>,
     pub label: Option<String>,
+    pub locale: Option<String>,
     pub has_finish: bool,
 }
 
@@ -261,6 +290,16 @@ pub fn validate(raw: RawOptions, finish_required: bool) -> Result<Config, Error>
         }
         s => s,
     };
+    let default_label = match raw.locale.as_deref() {
+        None => DEFAULT_LABEL,
+        Some(l) if is_locale(l) => label_for(l),
+        Some(_) => {
+            return Err(Error::option(
+                "locale",
+                "must be a language tag such as \"es\" or \"fr-CA\"",
+            ))
+        }
+    };
     let credentials = match raw.credentials.as_deref() {
         None | Some("same-origin") => Credentials::SameOrigin,
         Some("omit") => Credentials::Omit,
@@ -302,6 +341,6 @@ pub fn validate(raw: RawOptions, finish_required: bool) -> Result<Config, Error>
             4000,
             DEFAULT_POPUP_HEIGHT,
         )?,
-        label: text("label", raw.label, false)?.unwrap_or_else(|| DEFAULT_LABEL.to_owned()),
+        label: text("label", raw.label, false)?.unwrap_or_else(|| default_label.to_owned()),
     })
 }

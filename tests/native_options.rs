@@ -111,6 +111,9 @@ fn every_bad_option_names_its_field() {
         ("popupWidth", |o| o.popup_width = Some(10.0)),
         ("popupHeight", |o| o.popup_height = Some(-700.0)),
         ("label", |o| o.label = Some(String::new())),
+        ("locale", |o| o.locale = Some("español".into())),
+        ("locale", |o| o.locale = Some("e".into())),
+        ("locale", |o| o.locale = Some("es--MX".into())),
     ];
     for (field, edit) in cases {
         let mut raw = base();
@@ -167,4 +170,24 @@ fn unknown_keys_are_reported_not_dropped() {
     let err = check_keys(&["clientId", "finish"], false).unwrap_err();
     assert_eq!(err.field.as_deref(), Some("finish"));
     assert!(check_keys(&["__proto__"], true).is_err());
+}
+
+#[test]
+fn locale_picks_the_label_and_an_explicit_label_wins() {
+    for (locale, label) in [
+        ("en", "Connect Health Data"),
+        ("es", "Conectar datos de salud"),
+        ("es-MX", "Conectar datos de salud"),
+        ("FR-ca", "Connecter mes données de santé"),
+        ("de", "Gesundheitsdaten verbinden"),
+        ("it", "Connect Health Data"),
+    ] {
+        let mut raw = base();
+        raw.locale = Some(locale.into());
+        assert_eq!(validate(raw, true).unwrap().label, label, "{locale}");
+    }
+    let mut raw = base();
+    raw.locale = Some("de".into());
+    raw.label = Some("Verbinden".into());
+    assert_eq!(validate(raw, true).unwrap().label, "Verbinden");
 }

@@ -149,3 +149,22 @@ test("the custom element reports through DOM events and removing it mid-flow clo
   assert.equal(code, "invalid_options:clientUserId");
   await ctx.close();
 });
+
+test("locale labels agree before and after the module has loaded", async () => {
+  const ctx = await stack.browser.newContext();
+  const { page } = await pageWith(ctx, `${script}<div id="c"></div>`, { wasmDelayMs: 800 });
+  const locales = ["en", "es", "fr-CA", "de", "it"];
+  const labels = () => page.evaluate(() => [...document.querySelectorAll("#c button")].map((b) => b.textContent));
+  await page.evaluate(({ locales, connectUrl }) => {
+    for (const locale of locales) {
+      ZivaConnect.button("#c", { clientId: "demo-client", clientUserId: "l@example.com", connectUrl, locale, finish() {} });
+    }
+  }, { locales, connectUrl: `${stack.sandboxUrl}/connect` });
+  const before = await labels();
+  await page.evaluate(() => ZivaConnect.ready);
+  const after = await labels();
+  const expected = ["Connect Health Data", "Conectar datos de salud", "Connecter mes données de santé", "Gesundheitsdaten verbinden", "Connect Health Data"];
+  assert.deepEqual(before, expected);
+  assert.deepEqual(after, expected);
+  await ctx.close();
+});
