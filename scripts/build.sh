@@ -16,7 +16,11 @@ $esbuild pkg/zivacare_connect.js --minify --format=esm --log-level=warning --all
 $esbuild js/index.js --bundle --minify --format=esm --log-level=warning \
   --external:./zivacare_connect.js --outfile=pkg/index.js
 $esbuild js/classic.js --bundle --minify --format=iife --log-level=warning --outfile=pkg/connect.js
-cp js/index.d.ts pkg/index.d.ts
+for adapter in react vue; do
+  $esbuild js/$adapter.js --bundle --minify --format=esm --log-level=warning \
+    --external:./index.js --external:$adapter --outfile=pkg/$adapter.js
+done
+cp js/index.d.ts js/react.d.ts js/vue.d.ts pkg/
 
 for f in pkg/connect.js pkg/zivacare_connect.js pkg/zivacare_connect_bg.wasm pkg/index.js; do
   printf '%-32s %7d bytes, %6d gzip -9\n' "$f" "$(wc -c <"$f")" "$(gzip -9c "$f" | wc -c)"
