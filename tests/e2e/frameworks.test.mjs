@@ -1,10 +1,11 @@
-// The React and Vue examples, built with Vite from the packed npm tarball and
-// driven through the whole flow against the sandbox in headless Chromium.
+// The React, Vue and Svelte examples (built with Vite) and a plain webpack 5
+// example, each built from the packed npm tarball and driven through the whole
+// flow against the sandbox in headless Chromium.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ROOT, startStack, rows, clickClosing } from "./harness.mjs";
 
@@ -22,15 +23,20 @@ after(async () => { await stack?.stop(); });
 
 /**
  * Copies www/examples/NAME into target/examples (inside the repository, so that
- * react, vue and vite resolve from its node_modules), installs the tarball
- * there, and builds it with Vite for serving under /NAME/.
+ * the frameworks and build tools resolve from its node_modules), installs the
+ * tarball there, and builds it (Vite, or webpack for "webpack") for /NAME/.
  */
 function build(name) {
   const dir = path.join(ROOT, "target/examples", name);
   cpSync(path.join(ROOT, "www/examples", name), dir, { recursive: true });
   writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: `example-${name}`, private: true, type: "module" }));
   execFileSync("npm", ["install", "--offline", "--no-audit", "--no-fund", "--omit=peer", tarball], { cwd: dir, stdio: "ignore" });
-  execFileSync("node", [path.join(ROOT, "node_modules/vite/bin/vite.js"), "build", "--base", `/${name}/`, "--logLevel", "error"], { cwd: dir, stdio: "inherit" });
+  if (name === "webpack") {
+    execFileSync("node", [path.join(ROOT, "node_modules/webpack-cli/bin/cli.js"), "--no-stats"], { cwd: dir, stdio: "inherit" });
+    copyFileSync(path.join(dir, "index.html"), path.join(dir, "dist/index.html"));
+  } else {
+    execFileSync("node", [path.join(ROOT, "node_modules/vite/bin/vite.js"), "build", "--base", `/${name}/`, "--logLevel", "error"], { cwd: dir, stdio: "inherit" });
+  }
   return path.join(dir, "dist");
 }
 
@@ -80,3 +86,36 @@ for (const name of ["react", "vue"]) {
     await ctx.close();
   });
 }
+
+test("svelte: the custom element runs the flow and reports through DOM events; removing it closes the popup", async () => {
+  const dist = build("svelte");
+  const ctx = await stack.browser.newContext();
+  const { page, errors } = await openExample(ctx, "svelte", dist);
+  const sdkButton = page.getByRole("button", { name: "Connect Health Data" });
+  const [popup] = await Promise.all([page.waitForEvent("popup"), sdkButton.click()]);
+  await popup.waitForLoadState("domcontentloaded");
+  await popup.getByLabel("Withings Body+ (scale)").check();
+  await clickClosing(popup, "Finish Connecting Data");
+  await page.getByText(/^Connected: [0-9a-f-]{36}$/).waitFor();
+  assert.equal(rows(stack.db, "connections").filter((r) => r.client_user_id === "svelte@example.com").length, 1);
+  const [again] = await Promise.all([page.waitForEvent("popup"), sdkButton.click()]);
+  const closed = again.waitForEvent("close");
+  await page.getByRole("button", { name: "Remove the button" }).click();
+  await closed;
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+test("webpack 5: the package builds with no extra plugin and runs the flow", async () => {
+  const dist = build("webpack");
+  const ctx = await stack.browser.newContext();
+  const { page, errors } = await openExample(ctx, "webpack", dist);
+  const [popup] = await Promise.all([page.waitForEvent("popup"), page.getByRole("button", { name: "Connect Health Data" }).click()]);
+  await popup.waitForLoadState("domcontentloaded");
+  await popup.getByLabel("Garmin Forerunner (wearable)").check();
+  await clickClosing(popup, "Finish Connecting Data");
+  await page.getByText(/^Connected: [0-9a-f-]{36}$/).waitFor();
+  assert.equal(rows(stack.db, "connections").filter((r) => r.client_user_id === "webpack@example.com").length, 1);
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
