@@ -13,7 +13,7 @@ import { launchBrowser } from "../tests/e2e/harness.mjs";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const LOADS = Number(process.env.BENCH_LOADS || 30);
 const THEIRS = "node_modules/humanapi-connect-client/build/humanapi-connect-client.js";
-const OURS = ["pkg/connect.js", "pkg/zivacare_connect.js", "pkg/zivacare_connect_bg.wasm"];
+const OURS = ["pkg/connect.js", "pkg/zivacare_connect_bg.wasm"];
 
 const types = { ".js": "text/javascript", ".wasm": "application/wasm", ".html": "text/html", ".json": "application/json" };
 

@@ -1,7 +1,13 @@
 // pkg/connect.js: the classic script. <script src=".../connect.js"> defines
 // window.ZivaConnect at once and loads the Wasm module from the script's own
 // folder (or from its data-wasm-url attribute). Included twice, it loads once.
+// The wasm-bindgen glue is bundled in, so a page downloads two files: this
+// script (covered by the page's integrity attribute) and the .wasm (fetched with
+// the integrity hash of the build it came with).
+import init, * as glue from "../pkg/zivacare_connect.js";
 import { createZivaConnect } from "./core.js";
+
+/* global __WASM_INTEGRITY__ */
 
 (function () {
   if (typeof window === "undefined" || typeof document === "undefined") return;
@@ -9,17 +15,16 @@ import { createZivaConnect } from "./core.js";
 
   var script = document.currentScript;
   var base = script && script.src ? script.src : document.baseURI;
-  var glueUrl = new URL("zivacare_connect.js", base).href;
   var wasmAttr = script && script.getAttribute("data-wasm-url");
   var wasmUrl = new URL(wasmAttr || "zivacare_connect_bg.wasm", base).href;
 
+  // A .wasm from elsewhere (data-wasm-url) may be another build: no hash then.
+  var integrity = wasmAttr ? undefined : __WASM_INTEGRITY__;
+
   var api = createZivaConnect(function () {
-    // Fetch the .wasm while the glue loads, not after: one round trip less.
-    var wasm = fetch(wasmUrl, { credentials: "same-origin" });
-    return import(/* webpackIgnore: true */ glueUrl).then(function (m) {
-      return m.default({ module_or_path: wasm }).then(function () {
-        return m;
-      });
+    var wasm = fetch(wasmUrl, { credentials: "same-origin", integrity: integrity });
+    return init({ module_or_path: wasm }).then(function () {
+      return glue;
     });
   });
 

@@ -184,7 +184,9 @@ export function createZivaConnect(loadModule) {
     el.dispatchEvent(new CustomEvent(name, { detail: detail, bubbles: true, composed: true }));
   }
 
-  function mount(el, read) {
+  // `host` gets the DOM events; the button goes into `target` (the host itself,
+  // or the custom element's shadow root).
+  function mount(el, read, target) {
     var options = { clientId: read("client-id"), clientUserId: read("client-user-id") };
     var extra = { serverUrl: "server-url", connectUrl: "connect-url", label: "label", state: "state", locale: "locale" };
     for (var key in extra) {
@@ -199,7 +201,7 @@ export function createZivaConnect(loadModule) {
       emit(el, "zivacare-close", null);
     };
     try {
-      return button(el, options);
+      return button(target || el, options);
     } catch (err) {
       emit(el, "zivacare-error", err);
       return null;
@@ -216,6 +218,29 @@ export function createZivaConnect(loadModule) {
         return this.getAttribute("data-" + name);
       }.bind(el));
     }
+  }
+
+  // The custom element's look, themable from the page with CSS custom properties
+  // (--zivacare-button-background, -color, -radius, -padding, --zivacare-focus-color)
+  // or ::part(button). A constructed stylesheet: no inline style, so strict CSPs hold.
+  var CSS =
+    ":host{display:inline-block}" +
+    "button{font:inherit;font-weight:600;cursor:pointer;border:0;" +
+    "padding:var(--zivacare-button-padding,.65em 1.2em);border-radius:var(--zivacare-button-radius,8px);" +
+    "background:var(--zivacare-button-background,#0b5d5b);color:var(--zivacare-button-color,#fff)}" +
+    "button:focus-visible{outline:3px solid var(--zivacare-focus-color,#f0a500);outline-offset:2px}" +
+    "button:disabled{opacity:.6;cursor:progress}";
+  var sheet = null;
+
+  function shadowFor(el) {
+    if (el.shadowRoot) return el.shadowRoot;
+    var root = el.attachShadow({ mode: "open" });
+    if (!sheet && typeof CSSStyleSheet === "function" && "replaceSync" in CSSStyleSheet.prototype) {
+      sheet = new CSSStyleSheet();
+      sheet.replaceSync(CSS);
+    }
+    if (sheet) root.adoptedStyleSheets = [sheet];
+    return root;
   }
 
   /** Defines <zivacare-connect-button> once per page. */
@@ -241,7 +266,7 @@ export function createZivaConnect(loadModule) {
     };
     ConnectButton.prototype.render = function () {
       if (this.handle) this.handle.destroy();
-      this.handle = mount(this, this.getAttribute.bind(this));
+      this.handle = mount(this, this.getAttribute.bind(this), shadowFor(this));
     };
     window.customElements.define("zivacare-connect-button", ConnectButton);
   }

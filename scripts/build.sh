@@ -15,13 +15,28 @@ esbuild=node_modules/.bin/esbuild
 $esbuild pkg/zivacare_connect.js --minify --format=esm --log-level=warning --allow-overwrite --outfile=pkg/zivacare_connect.js
 $esbuild js/index.js --bundle --minify --format=esm --log-level=warning \
   --external:./zivacare_connect.js --outfile=pkg/index.js
-$esbuild js/classic.js --bundle --minify --format=iife --log-level=warning --outfile=pkg/connect.js
+sri() { node -e 'const c = require("crypto"); process.stdout.write("sha384-" + c.createHash("sha384").update(require("fs").readFileSync(process.argv[1])).digest("base64"))' "$1"; }
+$esbuild js/classic.js --bundle --minify --format=iife --log-level=warning \
+  --define:__WASM_INTEGRITY__="\"$(sri pkg/zivacare_connect_bg.wasm)\"" --outfile=pkg/connect.js
 for adapter in react vue; do
   $esbuild js/$adapter.js --bundle --minify --format=esm --log-level=warning \
     --external:./index.js --external:$adapter --outfile=pkg/$adapter.js
 done
 cp js/index.d.ts js/react.d.ts js/vue.d.ts pkg/
 
-for f in pkg/connect.js pkg/zivacare_connect.js pkg/zivacare_connect_bg.wasm pkg/index.js; do
-  printf '%-32s %7d bytes, %6d gzip -9\n' "$f" "$(wc -c <"$f")" "$(gzip -9c "$f" | wc -c)"
+# Subresource Integrity of every built file, for <script integrity=…>.
+{
+  echo "{"
+  first=1
+  for f in pkg/*.js pkg/*.wasm; do
+    [ $first = 1 ] || echo ","
+    first=0
+    printf '  "%s": "%s"' "${f#pkg/}" "$(sri "$f")"
+  done
+  printf '\n}\n'
+} >pkg/integrity.json
+
+echo "script-tag install (what a page downloads):"
+for f in pkg/connect.js pkg/zivacare_connect_bg.wasm; do
+  printf '  %-30s %7d bytes, %6d gzip -9\n' "$f" "$(wc -c <"$f")" "$(gzip -9c "$f" | wc -c)"
 done

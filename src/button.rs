@@ -5,7 +5,7 @@ use std::rc::{Rc, Weak};
 
 use gloo_events::EventListener;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Element, HtmlButtonElement};
+use web_sys::{DocumentFragment, Element, HtmlButtonElement, Node};
 
 use crate::error::Error;
 use crate::flow::{start, Flow, Outcome, Sink};
@@ -28,11 +28,14 @@ fn set_busy(el: &HtmlButtonElement, busy: bool) {
     };
 }
 
-/// Finds the element a button goes into: a CSS selector or an Element.
-fn resolve_target(target: &JsValue) -> Result<Element, Error> {
+/// Finds where a button goes: a CSS selector, an Element, or a shadow root.
+fn resolve_target(target: &JsValue) -> Result<Node, Error> {
     const F: &str = "target";
     if let Some(el) = target.dyn_ref::<Element>() {
-        return Ok(el.clone());
+        return Ok(el.clone().into());
+    }
+    if let Some(fragment) = target.dyn_ref::<DocumentFragment>() {
+        return Ok(fragment.clone().into());
     }
     let selector = target
         .as_string()
@@ -43,6 +46,7 @@ fn resolve_target(target: &JsValue) -> Result<Element, Error> {
         .query_selector(&selector)
         .map_err(|_| Error::option(F, "is not a valid CSS selector"))?
         .ok_or_else(|| Error::option(F, "matches no element"))
+        .map(Into::into)
 }
 
 /// Starts a flow for the button: busy while it runs, enabled again when it ends.

@@ -4,7 +4,9 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startStack, rows, clickClosing } from "./harness.mjs";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { ROOT, startStack, rows, clickClosing } from "./harness.mjs";
 
 let stack;
 before(async () => { stack = await startStack(); });
@@ -166,5 +168,50 @@ test("locale labels agree before and after the module has loaded", async () => {
   const expected = ["Connect Health Data", "Conectar datos de salud", "Connecter mes données de santé", "Gesundheitsdaten verbinden", "Connect Health Data"];
   assert.deepEqual(before, expected);
   assert.deepEqual(after, expected);
+  await ctx.close();
+});
+
+test("the custom element is themable with CSS custom properties and ::part(button)", async () => {
+  const ctx = await stack.browser.newContext();
+  const css = `<style>
+    zivacare-connect-button { --zivacare-button-background: rgb(1, 2, 3); }
+    #b::part(button) { color: rgb(4, 5, 6); }
+  </style>`;
+  const markup = `${css}${script}<zivacare-connect-button client-id="demo-client" client-user-id="t@example.com"></zivacare-connect-button>
+    <zivacare-connect-button id="b" client-id="demo-client" client-user-id="t@example.com" locale="de"></zivacare-connect-button>`;
+  const { page } = await pageWith(ctx, markup);
+  await page.evaluate(() => ZivaConnect.ready);
+  const styles = await page.evaluate(() => [...document.querySelectorAll("zivacare-connect-button")].map((el) => {
+    const b = el.shadowRoot.querySelector("button");
+    const s = getComputedStyle(b);
+    return [b.textContent, s.backgroundColor, s.color];
+  }));
+  assert.deepEqual(styles, [
+    ["Connect Health Data", "rgb(1, 2, 3)", "rgb(255, 255, 255)"],
+    ["Gesundheitsdaten verbinden", "rgb(1, 2, 3)", "rgb(4, 5, 6)"],
+  ]);
+  await ctx.close();
+});
+
+test("Subresource Integrity: the published hash loads the script, and a tampered .wasm is refused", async () => {
+  const integrity = JSON.parse(readFileSync(path.join(ROOT, "pkg/integrity.json"), "utf8"));
+  const tag = `<script src="/pkg/connect.js" integrity="${integrity["connect.js"]}" crossorigin="anonymous"></script>`;
+  const ctx = await stack.browser.newContext();
+  const { page } = await pageWith(ctx, tag);
+  assert.equal(await page.evaluate(() => ZivaConnect.ready.then(() => "ready")), "ready");
+  const tampered = await ctx.newPage();
+  await tampered.route("**/zivacare_connect_bg.wasm", async (route) => {
+    const body = await (await route.fetch()).body();
+    body[body.length - 1] ^= 1;
+    await route.fulfill({ body, contentType: "application/wasm" });
+  });
+  await tampered.route(`${stack.appUrl}/test-page.html`, (route) =>
+    route.fulfill({ contentType: "text/html", body: `<!doctype html><html lang="en"><head><title>t</title></head><body>${tag}</body></html>` }));
+  const consoleText = [];
+  tampered.on("console", (m) => consoleText.push(m.text()));
+  await tampered.goto(`${stack.appUrl}/test-page.html`);
+  const outcome = await tampered.evaluate(() => ZivaConnect.ready.then(() => "loaded", () => "refused"));
+  assert.equal(outcome, "refused");
+  assert.ok(consoleText.some((t) => /integrity/i.test(t)), consoleText.join("\n"));
   await ctx.close();
 });

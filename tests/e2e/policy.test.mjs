@@ -53,3 +53,25 @@ test("t09: a host page with COOP same-origin gets opener_severed, not a silent h
   assert.equal(rows(stack.db, "connections").filter((r) => r.client_user_id === "coop@example.com").length, 0);
   await ctx.close();
 });
+
+test("t08: the custom element renders and styles itself under the strict CSP with zero violations", async () => {
+  const ctx = await stack.browser.newContext();
+  const page = await ctx.newPage();
+  await page.route(`${stack.appUrl}/strict.html`, (route) => route.fulfill({
+    contentType: "text/html",
+    headers: { "content-security-policy": STRICT_CSP },
+    body: `<!doctype html><html lang="en"><head><title>strict</title><script src="/pkg/connect.js"></script></head><body>
+      <zivacare-connect-button client-id="demo-client" client-user-id="strict@example.com"
+        connect-url="${stack.sandboxUrl}/connect"></zivacare-connect-button></body></html>`,
+  }));
+  await page.addInitScript(() => {
+    window.violations = [];
+    document.addEventListener("securitypolicyviolation", (e) => window.violations.push(e.violatedDirective + " " + e.blockedURI));
+  });
+  await page.goto(`${stack.appUrl}/strict.html`);
+  await page.evaluate(() => ZivaConnect.ready);
+  const bg = await page.evaluate(() => getComputedStyle(document.querySelector("zivacare-connect-button").shadowRoot.querySelector("button")).backgroundColor);
+  assert.equal(bg, "rgb(11, 93, 91)", "the default look applies");
+  assert.deepEqual(await page.evaluate(() => window.violations), []);
+  await ctx.close();
+});
