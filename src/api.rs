@@ -10,68 +10,6 @@ use crate::error::Error;
 use crate::flow::{start, FlowRef, Outcome, Sink};
 use crate::js::{read_options, to_js_error};
 
-#[wasm_bindgen(typescript_custom_section)]
-const TS: &str = r#"
-/** ZivaCare's stable error codes. */
-export type ZivaConnectErrorCode =
-  | "invalid_options" | "popup_blocked" | "popup_closed" | "opener_severed"
-  | "connect_error" | "server_error" | "network_error" | "timeout" | "busy" | "unsupported";
-
-/** The `Error` every failure is reported with. */
-export interface ZivaConnectError extends Error {
-  name: "ZivaConnectError";
-  code: ZivaConnectErrorCode;
-  /** invalid_options: the offending option. */
-  field?: string;
-  /** connect_error: ZivaCare's code, such as "0011". */
-  connectCode?: string;
-  /** server_error: the HTTP status of the last answer. */
-  status?: number;
-}
-
-/** What a finished flow gives. */
-export interface ZivaConnectResponse {
-  specialToken: string;
-  clientId: string;
-  clientUserId: string;
-  state: string;
-  /** The parsed JSON reply of `serverUrl`, when it is set. */
-  serverResponse?: unknown;
-}
-
-export type ZivaConnectEvent =
-  | "popup_opened" | "message_rejected" | "token_received" | "server_request"
-  | "finished" | "closed" | "error";
-
-/** Options shared by open(), connect() and button(). */
-export interface ZivaConnectBaseOptions {
-  clientId: string;
-  clientUserId: string;
-  /** The Connect page. Default: ZivaCare's production https://connect.zivacare.com/connect */
-  connectUrl?: string;
-  /** Where to POST the specialToken. Without it the page receives the token itself. */
-  serverUrl?: string;
-  /** Per-flow nonce; default 128 random bits, base64url. */
-  state?: string;
-  serverHeaders?: Record<string, string>;
-  credentials?: "omit" | "same-origin" | "include";
-  /** The whole flow; default 600000 (10 minutes). */
-  timeoutMs?: number;
-  popupWidth?: number;
-  popupHeight?: number;
-  /** The button's label; default "Connect Health Data", or its translation for `locale`. */
-  label?: string;
-  /** The language of the button's label: "en", "es", "fr" or "de" (others get English). */
-  locale?: string;
-  onEvent?: (name: ZivaConnectEvent, details?: { reason?: string; code?: string; attempt?: number }) => void;
-}
-
-export interface ZivaConnectOptions extends ZivaConnectBaseOptions {
-  finish: (err: ZivaConnectError | null, response?: ZivaConnectResponse) => void;
-  close?: () => void;
-}
-"#;
-
 fn throw(e: Error) -> JsValue {
     to_js_error(&e)
 }
@@ -217,10 +155,3 @@ pub fn adopt_button(
     let clicked = clicked.then_some(popup);
     Ok(keep(Button::attach(element, config, callbacks, clicked)))
 }
-
-#[wasm_bindgen(typescript_custom_section)]
-const TS_FUNCTIONS: &str = r#"
-export function open(options: ZivaConnectOptions): FlowHandle;
-export function connect(options: ZivaConnectBaseOptions): Promise<ZivaConnectResponse>;
-export function button(target: string | Element, options: ZivaConnectOptions): ButtonHandle;
-"#;

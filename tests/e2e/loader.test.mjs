@@ -215,3 +215,18 @@ test("Subresource Integrity: the published hash loads the script, and a tampered
   assert.ok(consoleText.some((t) => /integrity/i.test(t)), consoleText.join("\n"));
   await ctx.close();
 });
+
+test("data-wasm-url makes the loader take the .wasm from elsewhere", async () => {
+  const ctx = await stack.browser.newContext();
+  const page = await ctx.newPage();
+  const wasm = [];
+  page.on("request", (r) => r.url().endsWith(".wasm") && wasm.push(new URL(r.url()).pathname));
+  await page.route(`${stack.appUrl}/cdn/sdk.wasm`, (route) =>
+    route.fulfill({ path: path.join(ROOT, "pkg/zivacare_connect_bg.wasm"), contentType: "application/wasm" }));
+  await page.route(`${stack.appUrl}/test-page.html`, (route) => route.fulfill({ contentType: "text/html",
+    body: `<!doctype html><html lang="en"><head><title>t</title></head><body><script src="/pkg/connect.js" data-wasm-url="/cdn/sdk.wasm"></script></body></html>` }));
+  await page.goto(`${stack.appUrl}/test-page.html`);
+  assert.equal(await page.evaluate(() => ZivaConnect.ready.then(() => "ready")), "ready");
+  assert.deepEqual(wasm, ["/cdn/sdk.wasm"]);
+  await ctx.close();
+});

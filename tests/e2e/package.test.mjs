@@ -29,6 +29,40 @@ test("the tarball holds exactly what users need", () => {
   ]);
 });
 
+test("the TypeScript declarations type a user's code, and reject a wrong option", () => {
+  const good = `
+    import { open, connect, button, type ZivaConnectError, type ZivaConnectResponse } from "@zivacare/connect";
+    import { useZivaConnect } from "@zivacare/connect/react";
+    const handle = open({ clientId: "c", clientUserId: "u", locale: "es", timeoutMs: 1000,
+      serverHeaders: { "X-CSRF-Token": "t" }, credentials: "include",
+      onEvent: (name, details) => { if (name === "message_rejected") console.log(details?.reason); },
+      finish: (err: ZivaConnectError | null, res?: ZivaConnectResponse) => {
+        if (err && err.code === "connect_error") console.log(err.connectCode);
+        if (res) console.log(res.specialToken, res.serverResponse);
+      } });
+    handle.close();
+    const closed: boolean = handle.closed;
+    connect({ clientId: "c", clientUserId: "u" }).then((r) => r.state);
+    button("#x", { clientId: "c", clientUserId: "u", finish() {} }).destroy();
+    const hook: (o: Parameters<typeof useZivaConnect>[0]) => void = useZivaConnect;
+    export { closed, hook };`;
+  const bad = `import { open } from "@zivacare/connect";
+    open({ clientId: "c", clientUserId: "u", finish() {}, credentials: "everything" });`;
+  const tsc = (code) => {
+    writeFileSync(path.join(project, "check.ts"), code);
+    try {
+      execFileSync(path.join(ROOT, "node_modules/.bin/tsc"), ["--noEmit", "--strict", "--skipLibCheck", "false",
+        "--module", "esnext", "--moduleResolution", "bundler", "--target", "es2022", "--lib", "es2022,dom",
+        "check.ts"], { cwd: project, encoding: "utf8", stdio: "pipe" });
+      return "";
+    } catch (e) {
+      return e.stdout;
+    }
+  };
+  assert.equal(tsc(good), "");
+  assert.match(tsc(bad), /"everything"/);
+});
+
 test("importing under Node (server rendering) touches no window and calls fail clearly", async () => {
   const script = `
     import * as z from "@zivacare/connect";
