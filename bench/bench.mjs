@@ -7,6 +7,7 @@ import http from "node:http";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
+import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { launchBrowser } from "../tests/e2e/harness.mjs";
 
@@ -71,7 +72,7 @@ function sizes(files) {
     const data = readFileSync(path.join(ROOT, f));
     const s = {
       raw: data.length,
-      gzip: zlib.gzipSync(data, { level: 9 }).length,
+      gzip: execFileSync("gzip", ["-9c", path.join(ROOT, f)]).length,
       brotli: zlib.brotliCompressSync(data, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
     };
     out.files[f] = s;
@@ -174,11 +175,22 @@ async function memory(browser, url, ours) {
   const ctx = await browser.newContext();
   const page = await ctx.newPage();
   const cdp = await ctx.newCDPSession(page);
+  // Keep a reference to the instance the loader creates, to read its memory.
+  await page.addInitScript(() => {
+    for (const name of ["instantiateStreaming", "instantiate"]) {
+      const real = WebAssembly[name];
+      WebAssembly[name] = async function () {
+        const result = await real.apply(this, arguments);
+        window.__wasmInstance = result.instance || result;
+        return result;
+      };
+    }
+  });
   await page.goto(url);
   await page.waitForFunction(() => performance.getEntriesByName("ready").length > 0);
   await cdp.send("HeapProfiler.collectGarbage");
   const heap = await cdp.send("Runtime.getHeapUsage");
-  const wasm = ours ? await page.evaluate(async () => (await (await import("/pkg/zivacare_connect.js")).default()).memory.buffer.byteLength) : 0;
+  const wasm = ours ? await page.evaluate(() => window.__wasmInstance.exports.memory.buffer.byteLength) : 0;
   await ctx.close();
   return { jsHeapUsed: heap.usedSize, wasmMemory: wasm };
 }

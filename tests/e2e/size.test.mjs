@@ -7,9 +7,8 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import path from "node:path";
-import zlib from "node:zlib";
 import { ROOT } from "./harness.mjs";
 
 const BUDGET = 24_000;
@@ -17,7 +16,8 @@ const CEILING = 43_000; // where the SDK stands today (42,627); lower it with ev
 
 test("the script-tag install stays under its ceiling (budget: 24,000 bytes gzip -9)", () => {
   const files = ["pkg/connect.js", "pkg/zivacare_connect_bg.wasm"];
-  const sizes = files.map((f) => zlib.gzipSync(readFileSync(path.join(ROOT, f)), { level: 9 }).length);
+  // GNU gzip -9, the measure of the budget (zlib's level 9 differs by a few percent).
+  const sizes = files.map((f) => execFileSync("gzip", ["-9c", path.join(ROOT, f)]).length);
   const total = sizes.reduce((a, b) => a + b, 0);
   console.log(`script-tag install: ${files.map((f, i) => `${f} ${sizes[i]}`).join(", ")}; total ${total} bytes gzip -9 (budget ${BUDGET})`);
   assert.ok(total <= CEILING, `${total} > ${CEILING}`);
