@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::HeaderValue;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -16,6 +17,12 @@ use rusqlite::{params, OptionalExtension};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// The demo app's Content-Security-Policy: the strictest the SDK works under.
+pub const APP_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+                           connect-src 'self'; require-trusted-types-for 'script'; base-uri 'none'; \
+                           frame-ancestors 'none'; form-action 'self'";
 
 use crate::util::{
     is_plain_text, is_token_text, now_secs, open_db, require_json, sha256_hex, ApiError, Secret,
@@ -100,7 +107,13 @@ impl Backend {
 }
 
 pub fn router(backend: Arc<Backend>) -> Router {
-    let www = ServeDir::new(&backend.config.www_dir);
+    // The demo app is served under the strict policy the SDK is built for.
+    let www = tower::ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(APP_CSP),
+        ))
+        .service(ServeDir::new(&backend.config.www_dir));
     let pkg = ServeDir::new(&backend.config.pkg_dir);
     Router::new()
         .route("/api/zivacare/config", get(config))
