@@ -1,0 +1,117 @@
+//! Property tests of the message filter and the options validation: no input
+//! panics, and nothing outside the accepted set is accepted.
+#![cfg(not(target_arch = "wasm32"))]
+
+use proptest::prelude::*;
+use zivacare_connect::options::{is_token_text, validate, ParsedUrl, RawOptions};
+use zivacare_connect::protocol::{check, Data, Field, Incoming, Verdict};
+
+const ORIGIN: &str = "https://connect.zivacare.com";
+const STATE: &str = "st4te_of-this.flow~";
+
+fn field() -> impl Strategy<Value = Field> {
+    prop_oneof![
+        Just(Field::Missing),
+        Just(Field::Other),
+        any::<String>().prop_map(Field::Text),
+        Just(Field::Text(STATE.into())),
+        Just(Field::Text("zivacare-connect:finish".into())),
+        Just(Field::Text("zivacare-connect:close".into())),
+        Just(Field::Text("zivacare-connect:error".into())),
+        "[A-Za-z0-9_.~-]{0,600}".prop_map(Field::Text),
+    ]
+}
+
+fn data() -> impl Strategy<Value = Data> {
+    prop_oneof![
+        Just(Data::NotObject),
+        (field(), field(), field(), field(), field()).prop_map(
+            |(kind, state, special_token, code, message)| {
+                Data::Object {
+                    kind,
+                    state,
+                    special_token,
+                    code,
+                    message,
+                }
+            }
+        ),
+    ]
+}
+
+fn origin() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(ORIGIN.to_owned()),
+        any::<String>(),
+        "https?://[a-z.]{1,30}(:[0-9]{1,5})?"
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4000))]
+
+    #[test]
+    fn the_filter_accepts_only_the_right_origin_window_state_and_shape(
+        origin in origin(), from_popup in any::<bool>(), data in data()
+    ) {
+        let verdict = check(ORIGIN, STATE, &Incoming { origin: &origin, from_popup, data: &data });
+        if !matches!(verdict, Verdict::Reject(_)) {
+            prop_assert_eq!(origin.as_str(), ORIGIN);
+            prop_assert!(from_popup);
+            let Data::Object { state, .. } = &data else { panic!("accepted a non-object") };
+            prop_assert_eq!(state, &Field::Text(STATE.into()));
+        }
+        if let Verdict::Finish { special_token } = &verdict {
+            prop_assert!(is_token_text(special_token));
+            prop_assert!(special_token.len() <= 512);
+        }
+        if let Verdict::Error { message, .. } = &verdict {
+            prop_assert!(message.chars().count() <= 500);
+        }
+    }
+
+    #[test]
+    fn validation_never_panics_and_accepted_configs_hold_their_invariants(
+        client_id in proptest::option::of(any::<String>()),
+        client_user_id in proptest::option::of(any::<String>()),
+        state in proptest::option::of(any::<String>()),
+        credentials in proptest::option::of(any::<String>()),
+        timeout in proptest::option::of(any::<f64>()),
+        width in proptest::option::of(any::<f64>()),
+        label in proptest::option::of(any::<String>()),
+        locale in proptest::option::of(any::<String>()),
+        headers in proptest::collection::vec((any::<String>(), any::<String>()), 0..3),
+        protocol in prop_oneof![Just("https:".to_owned()), Just("http:".to_owned()), any::<String>()],
+        hostname in prop_oneof![Just("127.0.0.1".to_owned()), Just("connect.zivacare.com".to_owned()), any::<String>()],
+    ) {
+        let connect = ParsedUrl {
+            href: format!("{protocol}//{hostname}/connect"),
+            origin: format!("{protocol}//{hostname}"),
+            protocol: protocol.clone(),
+            hostname: hostname.clone(),
+            ..ParsedUrl::default()
+        };
+        let raw = RawOptions {
+            client_id, client_user_id, state, credentials, label, locale,
+            connect_url: Some(Ok(connect)),
+            server_headers: headers,
+            timeout_ms: timeout,
+            popup_width: width,
+            has_finish: true,
+            ..RawOptions::default()
+        };
+        if let Ok(c) = validate(raw, true) {
+            prop_assert!(!c.client_id.trim().is_empty() && !c.client_id.chars().any(char::is_control));
+            prop_assert!(!c.client_user_id.trim().is_empty() && c.client_user_id.chars().count() <= 512);
+            prop_assert!(c.state.as_deref().is_none_or(is_token_text));
+            prop_assert!((1..=86_400_000).contains(&c.timeout_ms));
+            prop_assert!((200..=4000).contains(&c.popup_width));
+            let loopback = hostname == "localhost" || hostname.ends_with(".localhost")
+                || hostname == "[::1]" || hostname.starts_with("127.");
+            prop_assert!(protocol == "https:" || (protocol == "http:" && loopback), "{} {}", protocol, hostname);
+            for (name, value) in &c.server_headers {
+                prop_assert!(!name.is_empty() && !value.contains(['\r', '\n', '\0']));
+            }
+        }
+    }
+}
