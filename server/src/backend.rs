@@ -25,7 +25,8 @@ pub const APP_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-ev
                            frame-ancestors 'none'; form-action 'self'";
 
 use crate::util::{
-    is_plain_text, is_token_text, now_secs, open_db, require_json, sha256_hex, ApiError, Secret,
+    is_plain_text, is_token_text, now_secs, open_db, require_json, sha256_hex, ApiError, Keyring,
+    Secret,
 };
 
 /// The largest forward body accepted: the SDK's is a few hundred bytes.
@@ -34,6 +35,8 @@ pub const MAX_BODY: usize = 4096;
 pub struct BackendConfig {
     pub client_id: String,
     pub client_secret: Secret,
+    /// Encrypts the stored accessTokens.
+    pub keys: Keyring,
     /// ZivaCare's API base URL: the sandbox's, or ZivaCare's own.
     pub zivacare_url: String,
     /// The Connect page the demo app opens.
@@ -59,7 +62,8 @@ const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS connections (
   client_user_id TEXT PRIMARY KEY,
   ziva_user_code TEXT NOT NULL,
-  access_token TEXT NOT NULL,
+  access_token_sealed TEXT NOT NULL,
+  key_id TEXT NOT NULL,
   name TEXT NOT NULL,
   email TEXT NOT NULL,
   connected_at INTEGER NOT NULL
@@ -267,12 +271,13 @@ async fn token(
         let mut db = b.db();
         let tx = db.transaction()?;
         let now = now_secs();
+        let (key_id, sealed) = b.config.keys.seal(&ex.access_token).ok_or_else(ApiError::internal)?;
         tx.execute(
-            "INSERT INTO connections (client_user_id, ziva_user_code, access_token, name, email, connected_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (client_user_id) DO UPDATE SET \
-             ziva_user_code = excluded.ziva_user_code, access_token = excluded.access_token, \
-             name = excluded.name, email = excluded.email, connected_at = excluded.connected_at",
-            params![f.client_user_id, ex.ziva_user_code, ex.access_token, ex.name, ex.email, now],
+            "INSERT INTO connections (client_user_id, ziva_user_code, access_token_sealed, key_id, name, email, connected_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (client_user_id) DO UPDATE SET \
+             ziva_user_code = excluded.ziva_user_code, access_token_sealed = excluded.access_token_sealed, \
+             key_id = excluded.key_id, name = excluded.name, email = excluded.email, connected_at = excluded.connected_at",
+            params![f.client_user_id, ex.ziva_user_code, sealed, key_id, ex.name, ex.email, now],
         )?;
         tx.execute(
             "INSERT INTO exchanges (token_hash, client_user_id, ziva_user_code, exchanged_at) VALUES (?1, ?2, ?3, ?4)",
@@ -338,20 +343,24 @@ async fn data(
             "Unknown data type",
         ));
     }
-    let token: Option<String> = b
+    let row: Option<(String, String)> = b
         .db()
         .query_row(
-            "SELECT access_token FROM connections WHERE client_user_id = ?1",
+            "SELECT key_id, access_token_sealed FROM connections WHERE client_user_id = ?1",
             [&user],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    let token = token.ok_or_else(|| {
+    let (key_id, sealed) = row.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "not_connected",
             "This user is not connected",
         )
+    })?;
+    let token = b.config.keys.open(&key_id, &sealed).ok_or_else(|| {
+        eprintln!("stored access token for a user cannot be decrypted (key {key_id} missing or data altered)");
+        ApiError::internal()
     })?;
     let url = format!(
         "{}/api/v2/human/{kind}",

@@ -11,7 +11,7 @@ use zivacare_dev::backend::{self, Backend, BackendConfig};
 use zivacare_dev::sandbox::{
     self, demo_app, load_apps, Sandbox, SandboxConfig, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET,
 };
-use zivacare_dev::util::Secret;
+use zivacare_dev::util::{Keyring, Secret};
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
@@ -97,6 +97,16 @@ fn backend_config(app_url: &str, sandbox_url: Option<&str>) -> Result<BackendCon
             )
         }
     };
+    let db_path = PathBuf::from(env_or("ZIVACARE_DB", "data/backend.db"));
+    let keys = match (env("ZIVACARE_KEYS"), demo) {
+        (Some(spec), _) => Keyring::parse(&spec).map_err(|e| format!("ZIVACARE_KEYS: {e}"))?,
+        (None, true) => demo_keys(&db_path)?,
+        (None, false) => {
+            return Err("ZIVACARE_KEYS is not set: the backend needs a key to encrypt stored tokens \
+                        (id:base64 of 32 random bytes, e.g. `k1:$(head -c32 /dev/urandom | base64)`)"
+                .into())
+        }
+    };
     let zivacare_url = env("ZIVACARE_API_URL")
         .or_else(|| sandbox_url.map(str::to_owned))
         .ok_or("ZIVACARE_API_URL is not set: ZivaCare's (or the sandbox's) base URL")?;
@@ -108,7 +118,8 @@ fn backend_config(app_url: &str, sandbox_url: Option<&str>) -> Result<BackendCon
         zivacare_url,
         connect_url,
         allowed_origins: list("ZIVACARE_ALLOWED_ORIGINS").unwrap_or_else(|| origins_of(app_url)),
-        db_path: PathBuf::from(env_or("ZIVACARE_DB", "data/backend.db")),
+        keys,
+        db_path,
         www_dir: PathBuf::from(env_or("ZIVACARE_WWW", "www")),
         pkg_dir: PathBuf::from(env_or("ZIVACARE_PKG", "pkg")),
         upstream_timeout: Duration::from_millis(
@@ -117,6 +128,34 @@ fn backend_config(app_url: &str, sandbox_url: Option<&str>) -> Result<BackendCon
                 .map_err(|_| "ZIVACARE_UPSTREAM_TIMEOUT_MS must be a number")?,
         ),
     })
+}
+
+/// The demo's key: made once and kept beside its database (mode 0600), so a
+/// restart still reads what it stored. A real deployment sets ZIVACARE_KEYS.
+fn demo_keys(db_path: &std::path::Path) -> Result<Keyring, String> {
+    let path = db_path.with_extension("key");
+    let spec = match std::fs::read_to_string(&path) {
+        Ok(s) => s,
+        Err(_) => {
+            let spec = Keyring::generate("demo");
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            write_private(&path, &spec)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            spec
+        }
+    };
+    Keyring::parse(spec.trim()).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
 }
 
 async fn run() -> Result<(), String> {

@@ -35,6 +35,93 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// Keys that encrypt tokens at rest (XChaCha20-Poly1305), each with an id stored
+/// beside every sealed value so keys can rotate: the first key seals, all open.
+#[derive(Clone)]
+pub struct Keyring {
+    keys: Vec<(String, chacha20poly1305::Key)>,
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<&str> = self.keys.iter().map(|(id, _)| id.as_str()).collect();
+        write!(f, "Keyring({ids:?}, <redacted>)")
+    }
+}
+
+impl Keyring {
+    /// Parses `id:base64key[,id:base64key…]`; each key is 32 bytes.
+    pub fn parse(spec: &str) -> Result<Keyring, String> {
+        let mut keys = Vec::new();
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (id, key) = part
+                .split_once(':')
+                .ok_or("each key is written id:base64")?;
+            if id.is_empty()
+                || !id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return Err("a key id is letters, digits, - and _".into());
+            }
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(key)
+                .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(key))
+                .map_err(|_| format!("key {id} is not base64"))?;
+            if bytes.len() != 32 {
+                return Err(format!("key {id} must be 32 bytes, not {}", bytes.len()));
+            }
+            keys.push((id.to_owned(), *chacha20poly1305::Key::from_slice(&bytes)));
+        }
+        if keys.is_empty() {
+            return Err("no key given".into());
+        }
+        Ok(Keyring { keys })
+    }
+
+    /// A new random key in the form `parse` reads.
+    pub fn generate(id: &str) -> String {
+        let mut key = [0u8; 32];
+        rand::rng().fill_bytes(&mut key);
+        format!(
+            "{id}:{}",
+            base64::engine::general_purpose::STANDARD.encode(key)
+        )
+    }
+
+    /// Encrypts `plaintext` with the current key: (key id, base64 of nonce and ciphertext).
+    pub fn seal(&self, plaintext: &str) -> Option<(String, String)> {
+        use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng};
+        let (id, key) = &self.keys[0];
+        let cipher = chacha20poly1305::XChaCha20Poly1305::new(key);
+        let nonce = chacha20poly1305::XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let mut out = nonce.to_vec();
+        out.extend(cipher.encrypt(&nonce, plaintext.as_bytes()).ok()?);
+        Some((
+            id.clone(),
+            base64::engine::general_purpose::STANDARD.encode(out),
+        ))
+    }
+
+    /// Decrypts what `seal` gave with the key of that id; `None` if unknown or altered.
+    pub fn open(&self, key_id: &str, sealed: &str) -> Option<String> {
+        use chacha20poly1305::aead::{Aead, KeyInit};
+        let (_, key) = self.keys.iter().find(|(id, _)| id == key_id)?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(sealed)
+            .ok()?;
+        if bytes.len() < 24 {
+            return None;
+        }
+        let (nonce, ct) = bytes.split_at(24);
+        let cipher = chacha20poly1305::XChaCha20Poly1305::new(key);
+        let plain = cipher
+            .decrypt(chacha20poly1305::XNonce::from_slice(nonce), ct)
+            .ok()?;
+        String::from_utf8(plain).ok()
+    }
+}
+
 /// `bytes` random bytes from the thread's CSPRNG, base64url without padding.
 pub fn random_token(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
@@ -201,6 +288,37 @@ mod tests {
         assert!(s.matches("sec_SENTINEL_debug"));
         assert!(!s.matches("sec_SENTINEL_debuh"));
         assert!(!s.matches("sec"));
+    }
+
+    #[test]
+    fn keyring_seals_opens_and_rotates() {
+        let old = Keyring::generate("k1");
+        let ring = Keyring::parse(&old).unwrap();
+        let (id, sealed) = ring.seal("tok_SENTINEL_access").unwrap();
+        assert_eq!(id, "k1");
+        assert!(!sealed.contains("SENTINEL"));
+        assert_ne!(
+            ring.seal("tok_SENTINEL_access").unwrap().1,
+            sealed,
+            "a fresh nonce each time"
+        );
+        let rotated = Keyring::parse(&format!("{},{old}", Keyring::generate("k2"))).unwrap();
+        assert_eq!(
+            rotated.open("k1", &sealed).as_deref(),
+            Some("tok_SENTINEL_access")
+        );
+        assert_eq!(rotated.seal("x").unwrap().0, "k2");
+        let mut tampered = base64::engine::general_purpose::STANDARD
+            .decode(&sealed)
+            .unwrap();
+        *tampered.last_mut().unwrap() ^= 1;
+        let tampered = base64::engine::general_purpose::STANDARD.encode(tampered);
+        assert_eq!(rotated.open("k1", &tampered), None);
+        assert_eq!(rotated.open("k9", &sealed), None);
+        assert!(!format!("{rotated:?}").contains(&old[3..]));
+        for bad in ["", "k1", "k1:short", "bad id:AAAA", "k1:!!!"] {
+            assert!(Keyring::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

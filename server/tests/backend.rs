@@ -109,9 +109,30 @@ async fn the_access_token_and_secret_never_reach_a_browser() {
     let token = mint(&w, "ann@example.com", &["fitbit"]).await;
     send(&w.backend, forward(&token, "ann@example.com")).await;
     let db = rusqlite::Connection::open(w.dir.path().join("backend.db")).unwrap();
-    let access: String = db
-        .query_row("SELECT access_token FROM connections", [], |r| r.get(0))
+    let (key_id, sealed): (String, String) = db
+        .query_row(
+            "SELECT key_id, access_token_sealed FROM connections",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap();
+    drop(db);
+    let access = zivacare_dev::util::Keyring::parse(KEYS)
+        .unwrap()
+        .open(&key_id, &sealed)
+        .unwrap();
+    assert!(access.len() >= 32);
+    // t14: tokens at rest: the database file (and its WAL) holds no plaintext token.
+    let raw = std::fs::read(w.dir.path().join("backend.db")).unwrap();
+    let wal = std::fs::read(w.dir.path().join("backend.db-wal")).unwrap_or_default();
+    for bytes in [&raw, &wal] {
+        assert!(
+            !bytes
+                .windows(access.len())
+                .any(|win| win == access.as_bytes()),
+            "plaintext accessToken at rest"
+        );
+    }
     for uri in [
         "/api/zivacare/config",
         "/api/zivacare/status?clientUserId=ann%40example.com",
@@ -126,8 +147,11 @@ async fn the_access_token_and_secret_never_reach_a_browser() {
         );
     }
     // Only a hash of the specialToken is kept.
-    let raw = std::fs::read(w.dir.path().join("backend.db")).unwrap();
-    assert!(!raw.windows(token.len()).any(|win| win == token.as_bytes()));
+    for bytes in [&raw, &wal] {
+        assert!(!bytes
+            .windows(token.len())
+            .any(|win| win == token.as_bytes()));
+    }
 }
 
 fn with_headers(body: &str, headers: &[(&str, &str)]) -> Request<Body> {
@@ -454,4 +478,46 @@ async fn ten_concurrent_identical_posts_give_one_exchange_and_one_row() {
     );
     assert_eq!(stored(&w), (1, 1));
     assert_eq!(used_tokens(&w), 1);
+}
+
+#[test]
+fn the_backend_refuses_to_start_without_its_secret_or_key() {
+    let bin = env!("CARGO_BIN_EXE_zivacare-dev");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |vars: &[(&str, &str)]| {
+        let mut cmd = std::process::Command::new(bin);
+        cmd.arg("backend")
+            .env_clear()
+            .env("ZIVACARE_BACKEND_ADDR", "127.0.0.1:0");
+        cmd.env("ZIVACARE_DB", dir.path().join("b.db"));
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    let no_secret = run(&[
+        ("ZIVACARE_API_URL", "http://127.0.0.1:9"),
+        ("ZIVACARE_KEYS", KEYS),
+    ]);
+    assert_eq!(no_secret.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&no_secret.stderr).contains("ZIVACARE_CLIENT_SECRET is not set")
+    );
+    let no_key = run(&[
+        ("ZIVACARE_API_URL", "http://127.0.0.1:9"),
+        ("ZIVACARE_CLIENT_SECRET", SECRET),
+    ]);
+    assert_eq!(no_key.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&no_key.stderr);
+    assert!(
+        err.contains("ZIVACARE_KEYS is not set") && !err.contains(SECRET),
+        "{err}"
+    );
+    let bad_key = run(&[
+        ("ZIVACARE_API_URL", "http://127.0.0.1:9"),
+        ("ZIVACARE_CLIENT_SECRET", SECRET),
+        ("ZIVACARE_KEYS", "k1:c2hvcnQ="),
+    ]);
+    assert_eq!(bad_key.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad_key.stderr).contains("must be 32 bytes"));
 }

@@ -108,7 +108,10 @@ export async function startStack() {
     origins: [appUrl, badUrl],
   }]));
   const logs = [];
-  const common = { ZIVACARE_APPS: apps, ZIVACARE_API_URL: sandboxUrl, ZIVACARE_CLIENT_ID: "demo-client" };
+  const common = {
+    ZIVACARE_APPS: apps, ZIVACARE_API_URL: sandboxUrl, ZIVACARE_CLIENT_ID: "demo-client",
+    ZIVACARE_KEYS: "e2e:" + Buffer.alloc(32, 9).toString("base64"),
+  };
   const procs = [];
   procs.push(await start("sandbox", { ...common, ZIVACARE_SANDBOX_ADDR: `127.0.0.1:${sandboxPort}`, ZIVACARE_SANDBOX_DB: path.join(dir, "sandbox.db") }, logs));
   const db = path.join(dir, "backend.db");

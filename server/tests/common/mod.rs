@@ -11,11 +11,13 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 use zivacare_dev::backend::{self, Backend, BackendConfig};
 use zivacare_dev::sandbox::{self, RegisteredApp, Sandbox, SandboxConfig};
-use zivacare_dev::util::Secret;
+use zivacare_dev::util::{Keyring, Secret};
 
 pub const APP_ORIGIN: &str = "http://127.0.0.1:8080";
 pub const CLIENT_ID: &str = "demo-client";
 pub const SECRET: &str = "sec_SENTINEL_handler-secret";
+/// A fixed test key (32 bytes of 7).
+pub const KEYS: &str = "t1:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 
 pub fn app() -> RegisteredApp {
     RegisteredApp {
@@ -60,6 +62,7 @@ pub fn backend_router(
     let be = Backend::open(BackendConfig {
         client_id: CLIENT_ID.into(),
         client_secret: Secret::new(secret),
+        keys: Keyring::parse(KEYS).unwrap(),
         zivacare_url: zivacare_url.into(),
         connect_url: format!("{zivacare_url}/connect"),
         allowed_origins: vec![APP_ORIGIN.into()],
