@@ -25,8 +25,8 @@ pub const APP_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-ev
                            frame-ancestors 'none'; form-action 'self'";
 
 use crate::util::{
-    is_plain_text, is_token_text, now_secs, open_db, require_json, sha256_hex, ApiError, Keyring,
-    Secret,
+    is_plain_text, is_token_text, now_secs, open_db, rate_limited, require_json, sha256_hex,
+    ApiError, Keyring, RateLimit, Secret,
 };
 
 /// The largest forward body accepted: the SDK's is a few hundred bytes.
@@ -47,6 +47,8 @@ pub struct BackendConfig {
     pub www_dir: PathBuf,
     pub pkg_dir: PathBuf,
     pub upstream_timeout: Duration,
+    /// Token requests a client address may make a minute.
+    pub rate_limit_per_minute: u32,
 }
 
 pub struct Backend {
@@ -123,7 +125,12 @@ pub fn router(backend: Arc<Backend>) -> Router {
         .route("/api/zivacare/config", get(config))
         .route(
             "/api/zivacare/token",
-            post(token).layer(DefaultBodyLimit::max(MAX_BODY)),
+            post(token).layer(DefaultBodyLimit::max(MAX_BODY)).layer(
+                axum::middleware::from_fn_with_state(
+                    RateLimit::per_minute(backend.config.rate_limit_per_minute),
+                    rate_limited,
+                ),
+            ),
         )
         .route("/api/zivacare/status", get(status))
         .route("/api/zivacare/data/{kind}", get(data))

@@ -50,9 +50,19 @@ fn list(var: &str) -> Option<Vec<String>> {
 }
 
 async fn serve(listener: TcpListener, app: axum::Router) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await
+    // With the client's address, for the rate limits.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await
+}
+
+fn rate_limit() -> Result<u32, String> {
+    env_or("ZIVACARE_RATE_LIMIT", "120")
+        .parse()
+        .map_err(|_| "ZIVACARE_RATE_LIMIT must be a whole number".into())
 }
 
 async fn shutdown() {
@@ -79,6 +89,7 @@ fn sandbox_config(app_origins: Vec<String>) -> Result<SandboxConfig, String> {
     Ok(SandboxConfig {
         apps,
         db_path: PathBuf::from(env_or("ZIVACARE_SANDBOX_DB", "data/sandbox.db")),
+        rate_limit_per_minute: rate_limit()?,
         token_ttl_secs: env_or("ZIVACARE_TOKEN_TTL_SECS", "600")
             .parse()
             .map_err(|_| "ZIVACARE_TOKEN_TTL_SECS must be a number")?,
@@ -122,6 +133,7 @@ fn backend_config(app_url: &str, sandbox_url: Option<&str>) -> Result<BackendCon
         db_path,
         www_dir: PathBuf::from(env_or("ZIVACARE_WWW", "www")),
         pkg_dir: PathBuf::from(env_or("ZIVACARE_PKG", "pkg")),
+        rate_limit_per_minute: rate_limit()?,
         upstream_timeout: Duration::from_millis(
             env_or("ZIVACARE_UPSTREAM_TIMEOUT_MS", "10000")
                 .parse()

@@ -17,7 +17,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::util::{
     escape_html, is_plain_text, is_token_text, iso8601, media_type, now_secs, open_db,
-    random_token, require_json, sha256_hex, ApiError, Secret,
+    random_token, rate_limited, require_json, sha256_hex, ApiError, RateLimit, Secret,
 };
 
 /// A registered application: what ZivaCare knows of an integrator.
@@ -63,10 +63,13 @@ pub struct SandboxConfig {
     pub db_path: PathBuf,
     /// How long a specialToken stays valid: ten minutes at ZivaCare.
     pub token_ttl_secs: i64,
+    /// Requests a client address may make a minute to the Connect page and the token endpoint.
+    pub rate_limit_per_minute: u32,
 }
 
 pub struct Sandbox {
     apps: Vec<RegisteredApp>,
+    rate_limit_per_minute: u32,
     db: Mutex<rusqlite::Connection>,
     token_ttl_secs: i64,
 }
@@ -124,6 +127,7 @@ impl Sandbox {
     pub fn open(config: SandboxConfig) -> rusqlite::Result<Arc<Sandbox>> {
         Ok(Arc::new(Sandbox {
             apps: config.apps,
+            rate_limit_per_minute: config.rate_limit_per_minute,
             db: Mutex::new(open_db(&config.db_path, SCHEMA)?),
             token_ttl_secs: config.token_ttl_secs,
         }))
@@ -155,8 +159,14 @@ impl Sandbox {
 }
 
 pub fn router(sandbox: Arc<Sandbox>) -> Router {
+    let limit = || {
+        axum::middleware::from_fn_with_state(
+            RateLimit::per_minute(sandbox.rate_limit_per_minute),
+            rate_limited,
+        )
+    };
     Router::new()
-        .route("/connect", get(connect_page))
+        .route("/connect", get(connect_page).layer(limit()))
         .route(
             "/connect.js",
             get(|| {
@@ -175,8 +185,11 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
                 )
             }),
         )
-        .route("/connect/finish", post(connect_finish))
-        .route("/oauth/v2/get-access-token", post(get_access_token))
+        .route("/connect/finish", post(connect_finish).layer(limit()))
+        .route(
+            "/oauth/v2/get-access-token",
+            post(get_access_token).layer(limit()),
+        )
         .route("/api/v2/app/create-user", post(create_user))
         .route("/api/v2/human/{kind}", get(human_data))
         .layer(RequestBodyLimitLayer::new(16 * 1024))

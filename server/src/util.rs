@@ -270,6 +270,75 @@ pub fn open_db(path: &std::path::Path, schema: &str) -> rusqlite::Result<rusqlit
     Ok(db)
 }
 
+/// A fixed-window rate limit per client address: at most `limit` requests a
+/// window; beyond it, 429 with `Retry-After`. Requests without a known address
+/// (in-process tests) share one bucket.
+pub struct RateLimit {
+    limit: u32,
+    window: std::time::Duration,
+    buckets: std::sync::Mutex<
+        std::collections::HashMap<Option<std::net::IpAddr>, (std::time::Instant, u32)>,
+    >,
+}
+
+impl RateLimit {
+    pub fn per_minute(limit: u32) -> std::sync::Arc<RateLimit> {
+        std::sync::Arc::new(RateLimit {
+            limit,
+            window: std::time::Duration::from_secs(60),
+            buckets: std::sync::Mutex::default(),
+        })
+    }
+
+    /// Counts one request; `Err(seconds to wait)` when over the limit.
+    fn hit(&self, who: Option<std::net::IpAddr>) -> Result<(), u64> {
+        let now = std::time::Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() > 100_000 {
+            buckets.retain(|_, (start, _)| now.duration_since(*start) < self.window);
+        }
+        let (start, count) = buckets.entry(who).or_insert((now, 0));
+        if now.duration_since(*start) >= self.window {
+            *start = now;
+            *count = 0;
+        }
+        *count += 1;
+        if *count > self.limit {
+            let left = self.window.saturating_sub(now.duration_since(*start));
+            return Err(left.as_secs().max(1));
+        }
+        Ok(())
+    }
+}
+
+/// Axum middleware applying a [`RateLimit`].
+pub async fn rate_limited(
+    axum::extract::State(limit): axum::extract::State<std::sync::Arc<RateLimit>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let who = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    match limit.hit(who) {
+        Ok(()) => next.run(req).await,
+        Err(wait) => {
+            let mut resp = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Too many requests; try again later",
+            )
+            .into_response();
+            if let Ok(v) = axum::http::HeaderValue::from_str(&wait.to_string()) {
+                resp.headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, v);
+            }
+            resp
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -521,3 +521,35 @@ fn the_backend_refuses_to_start_without_its_secret_or_key() {
     assert_eq!(bad_key.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad_key.stderr).contains("must be 32 bytes"));
 }
+
+#[tokio::test]
+async fn the_token_endpoint_is_rate_limited_with_retry_after() {
+    let w = world().await;
+    let backend = backend_router_limited(
+        w.dir.path(),
+        &w.sandbox_url,
+        SECRET,
+        Duration::from_secs(5),
+        3,
+    );
+    let token = mint(&w, "ann@example.com", &["fitbit"]).await;
+    for _ in 0..3 {
+        assert_eq!(
+            send(&backend, forward(&token, "ann@example.com"))
+                .await
+                .status,
+            200
+        );
+    }
+    let fresh = mint(&w, "bob@example.com", &["fitbit"]).await;
+    let r = send(&backend, forward(&fresh, "bob@example.com")).await;
+    assert_eq!(
+        (r.status, r.json()["code"].as_str()),
+        (429, Some("rate_limited"))
+    );
+    let wait: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait));
+    // Refused before anything: bob's token was not exchanged.
+    assert_eq!(stored(&w), (1, 1));
+    assert_eq!(used_tokens(&w), 1);
+}

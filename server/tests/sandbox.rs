@@ -438,3 +438,44 @@ async fn human_data_is_deterministic_paged_and_guarded() {
         401
     );
 }
+
+#[tokio::test]
+async fn the_connect_page_and_token_endpoint_are_rate_limited() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = zivacare_dev::sandbox::Sandbox::open(zivacare_dev::sandbox::SandboxConfig {
+        apps: vec![app()],
+        db_path: dir.path().join("sandbox.db"),
+        token_ttl_secs: 600,
+        rate_limit_per_minute: 2,
+    })
+    .unwrap();
+    let router = zivacare_dev::sandbox::router(sb);
+    let uri = connect_uri(CLIENT_ID, "ann", APP_ORIGIN, "st4te");
+    assert_eq!(send(&router, get(&uri)).await.status, 200);
+    assert_eq!(send(&router, get(&uri)).await.status, 200);
+    let r = send(&router, get(&uri)).await;
+    assert_eq!(r.status, 429);
+    assert!(r.headers.contains_key("retry-after"));
+    for _ in 0..2 {
+        let r = send(
+            &router,
+            post(
+                "/oauth/v2/get-access-token",
+                "application/x-www-form-urlencoded",
+                form("x", SECRET),
+            ),
+        )
+        .await;
+        assert_eq!(r.status, 400);
+    }
+    let r = send(
+        &router,
+        post(
+            "/oauth/v2/get-access-token",
+            "application/x-www-form-urlencoded",
+            form("x", SECRET),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 429);
+}

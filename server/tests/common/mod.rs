@@ -40,6 +40,7 @@ pub fn sandbox_router(dir: &std::path::Path, ttl: i64) -> Router {
         apps: vec![app()],
         db_path: dir.join("sandbox.db"),
         token_ttl_secs: ttl,
+        rate_limit_per_minute: 10_000,
     })
     .expect("sandbox db");
     sandbox::router(sb)
@@ -59,6 +60,16 @@ pub fn backend_router(
     secret: &str,
     timeout: Duration,
 ) -> Router {
+    backend_router_limited(dir, zivacare_url, secret, timeout, 10_000)
+}
+
+pub fn backend_router_limited(
+    dir: &std::path::Path,
+    zivacare_url: &str,
+    secret: &str,
+    timeout: Duration,
+    rate_limit_per_minute: u32,
+) -> Router {
     let be = Backend::open(BackendConfig {
         client_id: CLIENT_ID.into(),
         client_secret: Secret::new(secret),
@@ -70,6 +81,7 @@ pub fn backend_router(
         www_dir: dir.join("www"),
         pkg_dir: dir.join("pkg"),
         upstream_timeout: timeout,
+        rate_limit_per_minute,
     })
     .expect("backend");
     backend::router(be)
