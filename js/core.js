@@ -55,6 +55,14 @@ export function createZivaConnect(loadModule) {
     return window.open("about:blank", "zivacare-connect", "popup=yes,width=" + w + ",height=" + h);
   }
 
+  // A failure after the call has returned (the module loaded late) goes to the
+  // page's finish callback; without one, to the console rather than nowhere.
+  function fail(options, popup, err) {
+    if (popup) popup.close();
+    if (options && typeof options.finish === "function") options.finish(err);
+    else console.error(err);
+  }
+
   function open(options) {
     needBrowser();
     if (mod) return mod.open(options);
@@ -64,11 +72,14 @@ export function createZivaConnect(loadModule) {
     load().then(
       function (m) {
         if (cancelled) return;
-        handle = popup ? m.__openIn(options, popup) : m.open(options);
+        try {
+          handle = popup ? m.__openIn(options, popup) : m.open(options);
+        } catch (err) {
+          fail(options, popup, err); // invalid options, found once the module could check them
+        }
       },
       function (err) {
-        if (popup) popup.close();
-        if (options && typeof options.finish === "function") options.finish(loadError(err));
+        fail(options, popup, loadError(err));
       }
     );
     return {
@@ -151,9 +162,7 @@ export function createZivaConnect(loadModule) {
           handle = m.__adoptButton(el, options, clicked, popup);
         } catch (err) {
           el.remove();
-          if (popup) popup.close();
-          if (options && typeof options.finish === "function") options.finish(err);
-          else console.error(err);
+          fail(options, popup, err);
         }
       },
       function (err) {

@@ -456,26 +456,15 @@ async fn the_connect_page_and_token_endpoint_are_rate_limited() {
     let r = send(&router, get(&uri)).await;
     assert_eq!(r.status, 429);
     assert!(r.headers.contains_key("retry-after"));
-    for _ in 0..2 {
-        let r = send(
-            &router,
-            post(
-                "/oauth/v2/get-access-token",
-                "application/x-www-form-urlencoded",
-                form("x", SECRET),
-            ),
-        )
-        .await;
-        assert_eq!(r.status, 400);
-    }
-    let r = send(
-        &router,
+    let exchange = || {
         post(
             "/oauth/v2/get-access-token",
             "application/x-www-form-urlencoded",
             form("x", SECRET),
-        ),
-    )
-    .await;
-    assert_eq!(r.status, 429);
+        )
+    };
+    for _ in 0..2 {
+        assert_eq!(send(&router, exchange()).await.status, 400);
+    }
+    assert_eq!(send(&router, exchange()).await.status, 429);
 }

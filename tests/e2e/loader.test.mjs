@@ -230,3 +230,19 @@ test("data-wasm-url makes the loader take the .wasm from elsewhere", async () =>
   assert.deepEqual(wasm, ["/cdn/sdk.wasm"]);
   await ctx.close();
 });
+
+test("invalid options given before the module is ready reach finish, and the blank popup closes", async () => {
+  const ctx = await stack.browser.newContext();
+  const { page } = await pageWith(ctx, `${script}<button id="go">Go</button>`, { wasmDelayMs: 800 });
+  await page.evaluate(() => {
+    window.results = [];
+    document.getElementById("go").addEventListener("click", () => {
+      ZivaConnect.open({ clientId: "demo-client", clientUserId: "", finish: (err) => window.results.push(err.code + ":" + err.field) });
+    });
+  });
+  const [popup] = await Promise.all([page.waitForEvent("popup"), page.click("#go")]);
+  await popup.waitForEvent("close");
+  await page.waitForFunction(() => window.results.length === 1);
+  assert.deepEqual(await page.evaluate(() => window.results), ["invalid_options:clientUserId"]);
+  await ctx.close();
+});
