@@ -3,7 +3,9 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startStack, openApp, clickConnect, stateOf, rows, clickClosing } from "./harness.mjs";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { ROOT, startStack, openApp, clickConnect, stateOf, rows, clickClosing } from "./harness.mjs";
 
 let stack;
 before(async () => { stack = await startStack(); });
@@ -182,4 +184,20 @@ test("the Connect page opened from an unregistered origin posts nothing", async 
   await page.waitForTimeout(300);
   assert.deepEqual(received, []);
   await ctx.close();
+});
+
+test("t13: the clientSecret and tokens are in no server log and no built file", async () => {
+  const logs = stack.logs.join("");
+  assert.ok(logs.length > 0);
+  for (const secret of [stack.secret, "sec_SENTINEL", "tok_SENTINEL"]) {
+    assert.ok(!logs.includes(secret), `${secret} in the logs`);
+  }
+  const sealed = rows(stack.db, "connections").map((r) => r.access_token_sealed);
+  assert.ok(sealed.length > 0 && sealed.every((s) => !logs.includes(s)));
+  for (const file of ["pkg/connect.js", "pkg/index.js", "pkg/zivacare_connect.js", "pkg/zivacare_connect_bg.wasm"]) {
+    const text = readFileSync(path.join(ROOT, file)).toString("latin1");
+    for (const secret of [stack.secret, "sandbox-demo-secret", "SENTINEL"]) {
+      assert.ok(!text.includes(secret), `${secret} in ${file}`);
+    }
+  }
 });
