@@ -35,6 +35,6 @@ echo "== end-to-end tests (Playwright, headless Chromium, real servers)"
 counted node --test --test-reporter=spec tests/e2e/
 
 # One closing line for all the runners above.
-passed=$(grep -Eo '(test result: ok\. [0-9]+ passed|^ℹ pass [0-9]+|^load: [0-9]+ passed)' "$log" | grep -Eo '[0-9]+' | awk '{ s += $1 } END { print s + 0 }')
+passed=$(grep -Eo '(test result: ok\. [0-9]+ passed|^ℹ pass [0-9]+)' "$log" | grep -Eo '[0-9]+' | awk '{ s += $1 } END { print s + 0 }')
 failed=$(grep -Eo '([0-9]+ failed;|^ℹ fail [0-9]+)' "$log" | grep -Eo '[0-9]+' | awk '{ s += $1 } END { print s + 0 }')
 echo "all: ${passed:-0} passed, ${failed:-0} failed"
