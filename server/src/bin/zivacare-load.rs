@@ -276,6 +276,9 @@ async fn run() -> Result<(), String> {
             errors.len()
         );
     }
-    println!("load: {} exchanges answered and stored once each", latencies.len());
+    println!(
+        "load: {} exchanges answered and stored once each",
+        latencies.len()
+    );
     Ok(())
 }
