@@ -174,7 +174,7 @@ fn button_label_and_bad_target_are_reported() {
 }
 
 #[wasm_bindgen_test]
-async fn button_is_busy_while_its_flow_is_open_and_a_double_click_opens_one_popup() {
+async fn t05_button_is_busy_while_its_flow_is_open_and_a_double_click_opens_one_popup() {
     reset();
     let handle = button(&"body".into(), &options(JsValue::UNDEFINED)).unwrap();
     let b = the_button().unwrap();
@@ -215,7 +215,7 @@ async fn destroy_mid_flow_closes_the_popup_and_leaves_no_listener() {
 }
 
 #[wasm_bindgen_test]
-async fn forged_messages_are_ignored_and_never_posted() {
+async fn t01_t02_t03_t06_forged_messages_are_ignored_and_never_posted() {
     reset();
     let handle = open(&options(server())).unwrap();
     let popup = current_popup();
@@ -267,7 +267,7 @@ async fn forged_messages_are_ignored_and_never_posted() {
 }
 
 #[wasm_bindgen_test]
-async fn a_valid_finish_posts_once_with_the_protocol_body() {
+async fn t05_t07_a_valid_finish_posts_once_with_the_protocol_body() {
     reset();
     let opts = options(extra(&[
         ("serverUrl", "/api/zivacare/token".into()),
@@ -333,7 +333,7 @@ async fn network_errors_and_5xx_are_retried_but_4xx_is_final() {
 }
 
 #[wasm_bindgen_test]
-async fn a_blocked_popup_reports_popup_blocked_and_leaves_nothing_behind() {
+async fn t04_a_blocked_popup_reports_popup_blocked_and_leaves_nothing_behind() {
     reset();
     block_popups();
     let handle = open(&options(server())).unwrap();
@@ -378,7 +378,7 @@ async fn a_second_flow_is_busy_and_connect_errors_and_closes_are_reported() {
 }
 
 #[wasm_bindgen_test]
-async fn a_message_after_the_timeout_is_ignored() {
+async fn t05_a_message_after_the_timeout_is_ignored() {
     reset();
     open(&options(extra(&[
         ("timeoutMs", 300.into()),
@@ -439,7 +439,7 @@ async fn connect_resolves_and_rejects_a_promise() {
 }
 
 #[wasm_bindgen_test]
-async fn a_popup_cut_off_by_cross_origin_opener_policy_is_reported_distinctly() {
+async fn t09_a_popup_cut_off_by_cross_origin_opener_policy_is_reported_distinctly() {
     // This test page is served with COOP same-origin, so a cross-origin popup
     // loses its opener at once: the flow must say so instead of hanging.
     reset();

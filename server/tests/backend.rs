@@ -104,7 +104,7 @@ async fn a_forward_is_exchanged_stored_once_and_answered_without_the_access_toke
 }
 
 #[tokio::test]
-async fn the_access_token_and_secret_never_reach_a_browser() {
+async fn t13_t14_the_access_token_and_secret_never_reach_a_browser() {
     let w = world().await;
     let token = mint(&w, "ann@example.com", &["fitbit"]).await;
     send(&w.backend, forward(&token, "ann@example.com")).await;
@@ -163,7 +163,7 @@ fn with_headers(body: &str, headers: &[(&str, &str)]) -> Request<Body> {
 }
 
 #[tokio::test]
-async fn csrf_defences_refuse_before_any_exchange() {
+async fn t10_csrf_defences_refuse_before_any_exchange() {
     let w = world().await;
     let token = mint(&w, "ann@example.com", &["fitbit"]).await;
     let body = serde_json::json!({ "specialToken": token, "clientId": CLIENT_ID, "clientUserId": "ann", "state": "st4te" }).to_string();
@@ -222,7 +222,7 @@ async fn csrf_defences_refuse_before_any_exchange() {
 }
 
 #[tokio::test]
-async fn malformed_or_oversized_bodies_are_refused() {
+async fn t12_malformed_or_oversized_bodies_are_refused() {
     let w = world().await;
     let token = mint(&w, "ann@example.com", &["fitbit"]).await;
     let ok = |extra: &str| {
@@ -320,7 +320,7 @@ async fn malformed_or_oversized_bodies_are_refused() {
 }
 
 #[tokio::test]
-async fn unknown_expired_replayed_tokens_and_a_wrong_secret_store_nothing() {
+async fn t11_unknown_expired_replayed_tokens_and_a_wrong_secret_store_nothing() {
     // Wrong secret: ZivaCare refuses, the browser sees a generic 502.
     let w = world_with("sec_SENTINEL_wrong", 600).await;
     let token = mint(&w, "ann@example.com", &["fitbit"]).await;
@@ -385,7 +385,7 @@ async fn upstream(router: Router) -> (tempfile::TempDir, Router) {
 }
 
 #[tokio::test]
-async fn upstream_failures_give_a_generic_502_or_504_and_store_nothing() {
+async fn t15_upstream_failures_give_a_generic_502_or_504_and_store_nothing() {
     let token = "tok_SENTINEL_upstream";
     let cases: Vec<(Router, u16, &str)> = vec![
         (
@@ -454,7 +454,7 @@ async fn upstream_failures_give_a_generic_502_or_504_and_store_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn ten_concurrent_identical_posts_give_one_exchange_and_one_row() {
+async fn t11_ten_concurrent_identical_posts_give_one_exchange_and_one_row() {
     let w = world().await;
     let token = mint(&w, "ann@example.com", &["fitbit"]).await;
     let mut set = tokio::task::JoinSet::new();
@@ -481,7 +481,7 @@ async fn ten_concurrent_identical_posts_give_one_exchange_and_one_row() {
 }
 
 #[test]
-fn the_backend_refuses_to_start_without_its_secret_or_key() {
+fn t13_the_backend_refuses_to_start_without_its_secret_or_key() {
     let bin = env!("CARGO_BIN_EXE_zivacare-dev");
     let dir = tempfile::tempdir().unwrap();
     let run = |vars: &[(&str, &str)]| {

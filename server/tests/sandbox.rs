@@ -59,7 +59,7 @@ async fn connect_page_is_real_html_with_a_strict_policy_and_escaped_values() {
 }
 
 #[tokio::test]
-async fn connect_page_refuses_unknown_apps_foreign_origins_and_bad_links() {
+async fn t16_connect_page_refuses_unknown_apps_foreign_origins_and_bad_links() {
     let w = world().await;
     for (uri, why) in [
         (

@@ -61,7 +61,7 @@ test("the full flow stores exactly one row and shows Connected with readings", a
   await ctx.close();
 });
 
-test("a forged finish from an attacker origin causes no POST and leaves the flow open", async () => {
+test("t01: a forged finish from an attacker origin causes no POST and leaves the flow open", async () => {
   const ctx = await stack.browser.newContext();
   const attacker = await ctx.newPage();
   await attacker.goto(stack.attackerUrl);
@@ -88,7 +88,7 @@ test("a forged finish from an attacker origin causes no POST and leaves the flow
   await ctx.close();
 });
 
-test("a finish with the wrong state, from the real popup, causes no POST", async () => {
+test("t03: a finish with the wrong state, from the real popup, causes no POST", async () => {
   const ctx = await stack.browser.newContext();
   const user = "carol.state@example.com";
   const { page, events } = await openApp(ctx, stack.appUrl, user);
@@ -126,7 +126,7 @@ test("closing the popup calls close and frees the button", async () => {
   await ctx.close();
 });
 
-test("ZivaCare refusing the backend's secret gives server_error and stores nothing", async () => {
+test("t15: ZivaCare refusing the backend's secret gives server_error and stores nothing", async () => {
   const ctx = await stack.browser.newContext();
   const user = "erin.secret@example.com";
   const { page, events } = await openApp(ctx, stack.badUrl, user);
@@ -169,7 +169,7 @@ test("a Connect error reaches the page as connect_error", async () => {
   await ctx.close();
 });
 
-test("the Connect page opened from an unregistered origin posts nothing", async () => {
+test("t16: the Connect page opened from an unregistered origin posts nothing", async () => {
   const ctx = await stack.browser.newContext();
   const page = await ctx.newPage();
   await page.goto(stack.attackerUrl);
