@@ -53,34 +53,27 @@ impl Sink {
     }
 
     /// Delivers the outcome. Exceptions thrown by the page's callbacks are reported.
+    /// A close goes to `close()` when the page gave one; otherwise it is the
+    /// error `popup_closed`, like any other failure.
     pub fn deliver(&self, outcome: Outcome) {
         let null = &JsValue::NULL;
-        match (self, outcome) {
-            (Sink::Promise { resolve, .. }, Outcome::Done(v)) => report(resolve.call1(null, &v)),
-            (Sink::Promise { reject, .. }, Outcome::Closed) => {
-                report(reject.call1(null, &to_js_error(&closed_error())))
-            }
-            (Sink::Promise { reject, .. }, Outcome::Failed(e)) => {
-                report(reject.call1(null, &to_js_error(&e)))
-            }
-            (Sink::Callbacks(c), Outcome::Done(v)) => {
+        let result = match outcome {
+            Outcome::Done(v) => Ok(v),
+            Outcome::Failed(e) => Err(e),
+            Outcome::Closed => match self {
+                Sink::Callbacks(Callbacks { close: Some(f), .. }) => return report(f.call0(null)),
+                _ => Err(closed_error()),
+            },
+        };
+        match (self, result) {
+            (Sink::Promise { resolve, .. }, Ok(v)) => report(resolve.call1(null, &v)),
+            (Sink::Promise { reject, .. }, Err(e)) => report(reject.call1(null, &to_js_error(&e))),
+            (Sink::Callbacks(c), result) => {
                 if let Some(f) = &c.finish {
-                    report(f.call2(null, null, &v));
-                }
-            }
-            (Sink::Callbacks(c), Outcome::Closed) if c.close.is_some() => {
-                if let Some(f) = &c.close {
-                    report(f.call0(null));
-                }
-            }
-            (Sink::Callbacks(c), Outcome::Closed) => {
-                if let Some(f) = &c.finish {
-                    report(f.call1(null, &to_js_error(&closed_error())));
-                }
-            }
-            (Sink::Callbacks(c), Outcome::Failed(e)) => {
-                if let Some(f) = &c.finish {
-                    report(f.call1(null, &to_js_error(&e)));
+                    report(match result {
+                        Ok(v) => f.call2(null, null, &v),
+                        Err(e) => f.call1(null, &to_js_error(&e)),
+                    });
                 }
             }
         }

@@ -20,35 +20,35 @@ fn get(obj: &JsValue, key: &str) -> JsValue {
     Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
-/// `undefined` counts as absent, as in most JS APIs; `null` is a type error.
-fn opt_string(obj: &JsValue, key: &str) -> Result<Option<String>, Error> {
+/// Reads an optional option: `undefined` counts as absent, as in most JS APIs;
+/// anything `convert` refuses (`null` included) is an error naming the option.
+fn opt<T>(
+    obj: &JsValue,
+    key: &str,
+    problem: &str,
+    convert: impl FnOnce(JsValue) -> Option<T>,
+) -> Result<Option<T>, Error> {
     let v = get(obj, key);
     if v.is_undefined() {
         return Ok(None);
     }
-    v.as_string()
+    convert(v)
         .map(Some)
-        .ok_or_else(|| Error::option(key, "must be a string"))
+        .ok_or_else(|| Error::option(key, problem))
+}
+
+fn opt_string(obj: &JsValue, key: &str) -> Result<Option<String>, Error> {
+    opt(obj, key, "must be a string", |v| v.as_string())
 }
 
 fn opt_number(obj: &JsValue, key: &str) -> Result<Option<f64>, Error> {
-    let v = get(obj, key);
-    if v.is_undefined() {
-        return Ok(None);
-    }
-    v.as_f64()
-        .map(Some)
-        .ok_or_else(|| Error::option(key, "must be a number"))
+    opt(obj, key, "must be a number", |v| v.as_f64())
 }
 
 fn opt_function(obj: &JsValue, key: &str) -> Result<Option<Function>, Error> {
-    let v = get(obj, key);
-    if v.is_undefined() {
-        return Ok(None);
-    }
-    v.dyn_into::<Function>()
-        .map(Some)
-        .map_err(|_| Error::option(key, "must be a function"))
+    opt(obj, key, "must be a function", |v| {
+        v.dyn_into::<Function>().ok()
+    })
 }
 
 /// Parses `input` with the browser's URL parser, relative to `base` if given.

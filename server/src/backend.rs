@@ -25,8 +25,8 @@ pub const APP_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-ev
                            frame-ancestors 'none'; form-action 'self'";
 
 use crate::util::{
-    is_plain_text, is_token_text, now_secs, open_db, rate_limited, require_json, sha256_hex,
-    ApiError, Keyring, RateLimit, Secret,
+    is_plain_text, is_token_text, json_body, now_secs, open_db, rate_limited, sha256_hex, ApiError,
+    Keyring, RateLimit, Secret,
 };
 
 /// The largest forward body accepted: the SDK's is a few hundred bytes.
@@ -170,9 +170,7 @@ fn check_forward(b: &Backend, headers: &HeaderMap, body: &[u8]) -> Result<Forwar
     if headers.get("x-zivacare-connect").is_none() {
         return Err(forbidden("Missing X-ZivaCare-Connect header"));
     }
-    require_json(headers)?;
-    let f: Forward = serde_json::from_slice(body)
-        .map_err(|_| ApiError::bad_request("invalid_request", "Malformed request body"))?;
+    let f: Forward = json_body(headers, body)?;
     if !is_token_text(&f.special_token) {
         return Err(ApiError::bad_request(
             "invalid_request",

@@ -16,8 +16,8 @@ use serde_json::{json, Value};
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::util::{
-    escape_html, is_plain_text, is_token_text, iso8601, media_type, now_secs, open_db,
-    random_token, rate_limited, require_json, sha256_hex, ApiError, RateLimit, Secret,
+    escape_html, is_plain_text, is_token_text, iso8601, json_body, media_type, now_secs, open_db,
+    random_token, rate_limited, sha256_hex, ApiError, RateLimit, Secret,
 };
 
 /// A registered application: what ZivaCare knows of an integrator.
@@ -319,9 +319,7 @@ async fn connect_finish(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    require_json(&headers)?;
-    let req: FinishRequest = serde_json::from_slice(&body)
-        .map_err(|_| ApiError::bad_request("invalid_request", "Malformed request"))?;
+    let req: FinishRequest = json_body(&headers, &body)?;
     let app = s
         .app(&req.client_id)
         .ok_or_else(|| ApiError::bad_request("0011", "Application not recognised"))?;

@@ -244,17 +244,21 @@ pub fn media_type(headers: &axum::http::HeaderMap) -> String {
         .to_ascii_lowercase()
 }
 
-/// Refuses anything but `application/json` with a 415.
-pub fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
-    if media_type(headers) == "application/json" {
-        Ok(())
-    } else {
-        Err(ApiError::new(
+/// A JSON body of exactly type `T`: anything but `application/json` is a 415,
+/// a body that does not parse into `T` a 400.
+pub fn json_body<T: serde::de::DeserializeOwned>(
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> Result<T, ApiError> {
+    if media_type(headers) != "application/json" {
+        return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             "Send application/json",
-        ))
+        ));
     }
+    serde_json::from_slice(body)
+        .map_err(|_| ApiError::bad_request("invalid_request", "Malformed request body"))
 }
 
 /// Opens (creating if needed) a SQLite database with the settings both services use.

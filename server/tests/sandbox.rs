@@ -163,6 +163,11 @@ async fn exchange(w: &World, content_type: &str, body: String) -> Reply {
     .await
 }
 
+/// The exchange as ZivaCare's docs show it: a form with the token and the secret.
+async fn exchange_form(w: &World, token: &str, secret: &str) -> Reply {
+    exchange(w, "application/x-www-form-urlencoded", form(token, secret)).await
+}
+
 fn form(token: &str, secret: &str) -> String {
     serde_urlencoded::to_string([("specialToken", token), ("clientSecret", secret)]).unwrap()
 }
@@ -171,12 +176,7 @@ fn form(token: &str, secret: &str) -> String {
 async fn token_exchange_accepts_json_and_forms_once() {
     let w = world().await;
     let token = mint(&w, "ann@example.com", &["fitbit"]).await;
-    let r = exchange(
-        &w,
-        "application/x-www-form-urlencoded",
-        form(&token, SECRET),
-    )
-    .await;
+    let r = exchange_form(&w, &token, SECRET).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let body = r.json();
     let code = body["ziva_user_code"].as_str().unwrap();
@@ -185,12 +185,7 @@ async fn token_exchange_accepts_json_and_forms_once() {
     assert_eq!(body["name"], "ann");
     assert!(body["access_token"].as_str().unwrap().len() >= 32);
     // One-time: the same token again is refused.
-    let again = exchange(
-        &w,
-        "application/x-www-form-urlencoded",
-        form(&token, SECRET),
-    )
-    .await;
+    let again = exchange_form(&w, &token, SECRET).await;
     assert_eq!(
         (again.status, again.json()["code"].as_str().unwrap()),
         (400, "used_token")
@@ -262,12 +257,7 @@ async fn token_exchange_errors_consume_nothing() {
     }
     assert_eq!(count(w.dir.path(), "sandbox.db", "access_tokens"), 0);
     // After all that, the rightful exchange still works.
-    let r = exchange(
-        &w,
-        "application/x-www-form-urlencoded",
-        form(&token, SECRET),
-    )
-    .await;
+    let r = exchange_form(&w, &token, SECRET).await;
     assert_eq!(r.status, 200);
 }
 
@@ -275,12 +265,7 @@ async fn token_exchange_errors_consume_nothing() {
 async fn expired_tokens_are_refused() {
     let w = world_with(SECRET, 0).await;
     let token = mint(&w, "ann@example.com", &["fitbit"]).await;
-    let r = exchange(
-        &w,
-        "application/x-www-form-urlencoded",
-        form(&token, SECRET),
-    )
-    .await;
+    let r = exchange_form(&w, &token, SECRET).await;
     assert_eq!(
         (r.status, r.json()["code"].as_str().unwrap()),
         (400, "expired_token")
@@ -367,13 +352,7 @@ async fn create_user_follows_zivacares_error_codes() {
 async fn human_data_is_deterministic_paged_and_guarded() {
     let w = world().await;
     let token = mint(&w, "ann@example.com", &["fitbit", "withings"]).await;
-    let access = exchange(
-        &w,
-        "application/x-www-form-urlencoded",
-        form(&token, SECRET),
-    )
-    .await
-    .json()["access_token"]
+    let access = exchange_form(&w, &token, SECRET).await.json()["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
