@@ -7,9 +7,17 @@ cd "$(dirname "$0")/.."
 
 wasm-pack --log-level warn build --target web --release --no-pack --out-dir pkg --out-name zivacare_connect
 rm -f pkg/.gitignore
-node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
-  --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
-  pkg/zivacare_connect_bg.wasm -o pkg/zivacare_connect_bg.wasm
+# The features current Rust emits for wasm32-unknown-unknown, and no others
+# (--all-features would also switch on encodings browsers do not take yet).
+features="--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
+  --enable-mutable-globals --enable-reference-types --enable-multivalue"
+node_modules/.bin/wasm-opt -Oz $features pkg/zivacare_connect_bg.wasm -o pkg/zivacare_connect_bg.wasm
+# Short import/export names (`a`, `b`, …) instead of wasm-bindgen's hashed ones,
+# in the module and in its glue alike.
+node_modules/.bin/wasm-opt $features --minify-imports-and-exports-and-modules \
+  pkg/zivacare_connect_bg.wasm -o pkg/zivacare_connect_bg.wasm >target/wasm-names.json
+node scripts/minify-names.mjs target/wasm-names.json pkg/zivacare_connect.js
+rm -f pkg/zivacare_connect_bg.wasm.d.ts
 
 esbuild=node_modules/.bin/esbuild
 $esbuild pkg/zivacare_connect.js --minify --format=esm --log-level=warning --allow-overwrite --outfile=pkg/zivacare_connect.js

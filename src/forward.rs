@@ -1,9 +1,12 @@
 //! Forwarding the specialToken to the integrator's server: one POST, retried on
 //! network errors and 5xx only (see `protocol::should_retry`).
+//!
+//! The request goes straight through the browser's `fetch`: an HTTP client crate
+//! (gloo-net) measured 3.7 KB gzip more for the same one POST.
 
-use gloo_net::http::Request;
-use wasm_bindgen::JsValue;
-use web_sys::{AbortSignal, RequestCredentials};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortSignal, Headers, RequestCredentials, RequestInit, Response};
 
 use crate::error::{Code, Error};
 use crate::flow::Flow;
@@ -19,25 +22,44 @@ enum Attempt {
 
 async fn attempt(flow: &Flow, url: &str, body: &str, signal: Option<&AbortSignal>) -> Attempt {
     let c = flow.config();
-    let mut req = Request::post(url)
-        .header("Content-Type", "application/json")
-        .header("X-ZivaCare-Connect", "1")
-        .credentials(match c.credentials {
-            Credentials::Omit => RequestCredentials::Omit,
-            Credentials::SameOrigin => RequestCredentials::SameOrigin,
-            Credentials::Include => RequestCredentials::Include,
-        })
-        .abort_signal(signal);
-    for (name, value) in &c.server_headers {
-        req = req.header(name, value);
-    }
-    let Ok(req) = req.body(body) else {
+    let Ok(headers) = Headers::new() else {
         return Attempt::NoAnswer;
     };
-    match req.send().await {
-        Ok(resp) => Attempt::Answered(resp.status(), resp.text().await.unwrap_or_default()),
-        Err(_) => Attempt::NoAnswer,
+    let fixed = [
+        ("Content-Type", "application/json"),
+        ("X-ZivaCare-Connect", "1"),
+    ];
+    let own = c
+        .server_headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()));
+    for (name, value) in fixed.into_iter().chain(own) {
+        if headers.set(name, value).is_err() {
+            return Attempt::NoAnswer;
+        }
     }
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_headers(&headers);
+    init.set_body(&body.into());
+    init.set_signal(signal);
+    init.set_credentials(match c.credentials {
+        Credentials::Omit => RequestCredentials::Omit,
+        Credentials::SameOrigin => RequestCredentials::SameOrigin,
+        Credentials::Include => RequestCredentials::Include,
+    });
+    let Some(window) = web_sys::window() else {
+        return Attempt::NoAnswer;
+    };
+    let Ok(resp) = JsFuture::from(window.fetch_with_str_and_init(url, &init)).await else {
+        return Attempt::NoAnswer;
+    };
+    let resp: Response = resp.unchecked_into();
+    let text = match resp.text() {
+        Ok(p) => JsFuture::from(p).await.ok().and_then(|t| t.as_string()),
+        Err(_) => None,
+    };
+    Attempt::Answered(resp.status(), text.unwrap_or_default())
 }
 
 /// The reply's JSON; `null` for an empty body, the raw text if it is not JSON,
