@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Panic locations inside dependencies name their source files; keep this
+# machine's paths out of the module (and the bytes out of the download).
+export RUSTFLAGS="--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}/registry/src= --remap-path-prefix=$PWD=."
 wasm-pack --log-level warn build --target web --release --no-pack --out-dir pkg --out-name zivacare_connect
 rm -f pkg/.gitignore
 # The features current Rust emits for wasm32-unknown-unknown, and no others
@@ -14,7 +17,7 @@ features="--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-e
 node_modules/.bin/wasm-opt -Oz $features pkg/zivacare_connect_bg.wasm -o pkg/zivacare_connect_bg.wasm
 # Short import/export names (`a`, `b`, …) instead of wasm-bindgen's hashed ones,
 # in the module and in its glue alike.
-node_modules/.bin/wasm-opt $features --minify-imports-and-exports-and-modules \
+node_modules/.bin/wasm-opt $features --strip-producers --strip-target-features --minify-imports-and-exports-and-modules \
   pkg/zivacare_connect_bg.wasm -o pkg/zivacare_connect_bg.wasm >target/wasm-names.json
 node scripts/minify-names.mjs target/wasm-names.json pkg/zivacare_connect.js
 rm -f pkg/zivacare_connect_bg.wasm.d.ts

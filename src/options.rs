@@ -146,13 +146,19 @@ pub struct Config {
     pub label: String,
 }
 
+/// The number of characters (code points) in `s`: every byte that does not
+/// continue a UTF-8 sequence starts one. (`chars().count()` links a larger routine.)
+fn char_count(s: &str) -> usize {
+    s.bytes().filter(|b| b & 0xC0 != 0x80).count()
+}
+
 /// Checks a required, non-empty text option without control characters.
 fn text(field: &str, value: Option<String>, required: bool) -> Result<Option<String>, Error> {
     match value {
         None if required => Err(Error::option(field, "is required")),
         None => Ok(None),
         Some(v) if v.trim().is_empty() => Err(Error::option(field, "must not be empty")),
-        Some(v) if v.chars().count() > MAX_TEXT => {
+        Some(v) if char_count(&v) > MAX_TEXT => {
             Err(Error::option(field, "is longer than 512 characters"))
         }
         Some(v) if v.chars().any(char::is_control) => {
