@@ -2,7 +2,8 @@
 # Installs what the build and the tests need, only what is missing: the wasm
 # target, a wasm-bindgen-cli matching Cargo.lock, wasm-pack, npm dev
 # dependencies (a current wasm-opt, playwright-core) and, unless --no-browser,
-# Debian's Chromium, ChromeDriver and sqlite3. Quick when all is present.
+# Debian's Chromium, ChromeDriver, sqlite3 and PostgreSQL (the server the
+# backend's tests start). Quick when all is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,6 +42,7 @@ if [ "$browser" = 1 ]; then
   have chromium || missing+=(chromium)
   have chromedriver || missing+=(chromium-driver)
   have sqlite3 || missing+=(sqlite3)
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
   if [ "${#missing[@]}" -gt 0 ]; then
     echo "setup: installing ${missing[*]} from Debian"
     as_root apt-get update -qq

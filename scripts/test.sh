@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: lints, native unit and handler tests, the SDK's browser tests
-# in headless Chromium, and the end-to-end tests across real origins.
+# Runs every test: lints, native unit and handler tests (the backend's on SQLite
+# and on PostgreSQL), the SDK's browser tests in headless Chromium, and the
+# end-to-end tests across real origins.
 # Installs what is missing first (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +11,12 @@ scripts/setup.sh
 
 # The runners' output also goes to a log, to add up the counts at the end.
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+pg=""
+cleanup() {
+  rm -f "$log"
+  if [ -n "$pg" ]; then scripts/postgres.sh stop "${pg#* }"; fi
+}
+trap cleanup EXIT
 counted() { "$@" 2>&1 | tee -a "$log"; }
 
 echo "== format and lints"
@@ -24,6 +30,12 @@ cargo build -p zivacare-dev --quiet
 
 echo "== native tests (SDK logic, sandbox and backend handlers)"
 counted cargo test --workspace --quiet
+
+echo "== backend tests again on PostgreSQL (a throwaway server; two instances share one database)"
+pg=$(scripts/postgres.sh)
+ZIVACARE_TEST_DATABASE_URL="${pg% *}" counted cargo test -p zivacare-dev --test backend --quiet
+scripts/postgres.sh stop "${pg#* }"
+pg=""
 
 echo "== SDK browser tests (wasm-bindgen-test, headless Chromium)"
 CHROMEDRIVER="$(command -v chromedriver)" counted wasm-pack --log-level warn test --headless --chrome

@@ -1,10 +1,9 @@
 //! The reference backend, "your server": serves the demo app, receives the
 //! SDK's forward, exchanges the specialToken with ZivaCare using the
-//! clientSecret, and stores the connection in SQLite.
+//! clientSecret, and stores the connection in SQLite or PostgreSQL (`store`).
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::rejection::QueryRejection;
@@ -13,7 +12,6 @@ use axum::http::HeaderValue;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use rusqlite::{params, OptionalExtension};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tower_http::services::ServeDir;
@@ -24,9 +22,10 @@ pub const APP_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-ev
                            connect-src 'self'; require-trusted-types-for 'script'; base-uri 'none'; \
                            frame-ancestors 'none'; form-action 'self'";
 
+use crate::store::{Database, Store, Val};
 use crate::util::{
-    is_plain_text, is_token_text, json_body, now_secs, open_db, rate_limited, sha256_hex, ApiError,
-    Keyring, RateLimit, Secret,
+    is_plain_text, is_token_text, json_body, now_secs, rate_limited, sha256_hex, ApiError, Keyring,
+    RateLimit, Secret,
 };
 
 /// The largest forward body accepted: the SDK's is a few hundred bytes.
@@ -43,7 +42,7 @@ pub struct BackendConfig {
     pub connect_url: String,
     /// Exact origins allowed to POST the token (CSRF defence).
     pub allowed_origins: Vec<String>,
-    pub db_path: PathBuf,
+    pub database: Database,
     pub www_dir: PathBuf,
     pub pkg_dir: PathBuf,
     pub upstream_timeout: Duration,
@@ -53,13 +52,14 @@ pub struct BackendConfig {
 
 pub struct Backend {
     config: BackendConfig,
-    db: Mutex<rusqlite::Connection>,
+    db: Store,
     http: reqwest::Client,
-    /// One lock per specialToken being exchanged, so concurrent retries of the
-    /// same token wait for the first instead of exchanging twice.
-    in_flight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
+/// The same schema on SQLite and PostgreSQL. `exchanges` is a two-phase record
+/// of every specialToken: a row is claimed (no `ziva_user_code`) before ZivaCare
+/// is called and completed in the transaction that stores the connection. Its
+/// primary key lets exactly one request, on any instance, claim a token.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS connections (
   client_user_id TEXT PRIMARY KEY,
@@ -68,48 +68,100 @@ CREATE TABLE IF NOT EXISTS connections (
   key_id TEXT NOT NULL,
   name TEXT NOT NULL,
   email TEXT NOT NULL,
-  connected_at INTEGER NOT NULL
+  connected_at BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS exchanges (
   token_hash TEXT PRIMARY KEY,
   client_user_id TEXT NOT NULL,
-  ziva_user_code TEXT NOT NULL,
-  exchanged_at INTEGER NOT NULL
+  claimed_at BIGINT NOT NULL,
+  ziva_user_code TEXT,
+  exchanged_at BIGINT
 );
 ";
 
+/// How often a request waits on another's claim of the same token.
+const CLAIM_POLL: Duration = Duration::from_millis(25);
+
 impl Backend {
-    pub fn open(config: BackendConfig) -> Result<Arc<Backend>, String> {
-        let db = open_db(&config.db_path, SCHEMA)
-            .map_err(|e| format!("cannot open {}: {e}", config.db_path.display()))?;
+    pub async fn open(config: BackendConfig) -> Result<Arc<Backend>, String> {
+        let db = Store::open(&config.database, SCHEMA).await?;
         let http = reqwest::Client::builder()
             .timeout(config.upstream_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        Ok(Arc::new(Backend {
-            config,
-            db: Mutex::new(db),
-            http,
-            in_flight: Mutex::default(),
-        }))
+        Ok(Arc::new(Backend { config, db, http }))
     }
 
-    fn db(&self) -> std::sync::MutexGuard<'_, rusqlite::Connection> {
-        self.db.lock().unwrap_or_else(|p| p.into_inner())
+    /// A claim older than this was left by an instance that died mid-exchange
+    /// (a live one finishes or gives up within its upstream timeout).
+    fn stale_after_secs(&self) -> i64 {
+        self.config.upstream_timeout.as_secs() as i64 + 5
     }
 
-    fn token_lock(&self, hash: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut map = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(hash.to_owned()).or_default().clone()
-    }
-
-    fn release(&self, hash: &str) {
-        let mut map = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-        if map.get(hash).is_some_and(|l| Arc::strong_count(l) == 1) {
-            map.remove(hash);
+    /// Claims `hash` for this request, or returns the outcome of the request
+    /// that exchanged it first (waiting while that one is still at ZivaCare).
+    async fn claim(&self, hash: &str, user: &str) -> Result<Claim, ApiError> {
+        let conflict = || {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "token_reused",
+                "This specialToken was already used",
+            )
+        };
+        loop {
+            let now = now_secs();
+            let inserted = self
+                .db
+                .execute(
+                    "INSERT INTO exchanges (token_hash, client_user_id, claimed_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (token_hash) DO NOTHING",
+                    &[hash.into(), user.into(), now.into()],
+                )
+                .await?;
+            if inserted == 1 {
+                return Ok(Claim::Mine);
+            }
+            let row = self
+                .db
+                .row(
+                    "SELECT client_user_id, ziva_user_code, claimed_at FROM exchanges WHERE token_hash = $1",
+                    &[hash.into()],
+                )
+                .await?;
+            // Gone: the other request failed and released it; claim again.
+            let Some(mut row) = row else { continue };
+            if row[0].text() != Some(user) {
+                return Err(conflict());
+            }
+            if let Some(code) = std::mem::replace(&mut row[1], Val::Null).into_text() {
+                return Ok(Claim::Done(code));
+            }
+            let claimed_at = row[2].int().unwrap_or(0);
+            if now - claimed_at > self.stale_after_secs() {
+                // Take the abandoned claim over, unless another request just did.
+                let taken = self
+                    .db
+                    .execute(
+                        "UPDATE exchanges SET claimed_at = $1 WHERE token_hash = $2 \
+                         AND ziva_user_code IS NULL AND claimed_at = $3",
+                        &[now.into(), hash.into(), claimed_at.into()],
+                    )
+                    .await?;
+                if taken == 1 {
+                    return Ok(Claim::Mine);
+                }
+            }
+            tokio::time::sleep(CLAIM_POLL).await;
         }
     }
+}
+
+enum Claim {
+    /// This request exchanges the token.
+    Mine,
+    /// Another request already did, for the same user: its zivaUserCode.
+    Done(String),
 }
 
 pub fn router(backend: Arc<Backend>) -> Router {
@@ -254,48 +306,57 @@ async fn token(
 ) -> Result<Json<Value>, ApiError> {
     let f = check_forward(&b, &headers, &body)?;
     let hash = sha256_hex(&f.special_token);
-    let lock = b.token_lock(&hash);
-    let result = async {
-        let _guard = lock.lock().await;
-        // A retried POST of the same token gets the first outcome back.
-        let done: Option<(String, String)> = b
-            .db()
-            .query_row(
-                "SELECT client_user_id, ziva_user_code FROM exchanges WHERE token_hash = ?1",
-                [&hash],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        if let Some((user, code)) = done {
-            if user != f.client_user_id {
-                return Err(ApiError::new(StatusCode::CONFLICT, "token_reused", "This specialToken was already used"));
+    // A retried POST of the same token, here or on another instance, gets the
+    // first outcome back instead of a second exchange.
+    let code = match b.claim(&hash, &f.client_user_id).await? {
+        Claim::Done(code) => code,
+        Claim::Mine => match store_exchange(&b, &f, &hash).await {
+            Ok(code) => code,
+            Err(e) => {
+                // Release the claim so that a retry may try again.
+                let released =
+                    b.db.execute(
+                        "DELETE FROM exchanges WHERE token_hash = $1 AND ziva_user_code IS NULL",
+                        &[hash.as_str().into()],
+                    )
+                    .await;
+                if let Err(d) = released {
+                    eprintln!("database error: {d}");
+                }
+                return Err(e);
             }
-            return Ok(code);
-        }
-        let ex = exchange(&b, &f.special_token).await?;
-        let mut db = b.db();
-        let tx = db.transaction()?;
-        let now = now_secs();
-        let (key_id, sealed) = b.config.keys.seal(&ex.access_token).ok_or_else(ApiError::internal)?;
-        tx.execute(
+        },
+    };
+    Ok(Json(json!({ "zivaUserCode": code, "connected": true })))
+}
+
+/// Exchanges a claimed token and stores the connection, completing the claim
+/// in the same transaction.
+async fn store_exchange(b: &Backend, f: &Forward, hash: &str) -> Result<String, ApiError> {
+    let ex = exchange(b, &f.special_token).await?;
+    let now = now_secs();
+    let (key_id, sealed) = b
+        .config
+        .keys
+        .seal(&ex.access_token)
+        .ok_or_else(ApiError::internal)?;
+    let user = Val::from(&f.client_user_id);
+    let code = Val::from(&ex.ziva_user_code);
+    b.db.transaction(&[
+        (
             "INSERT INTO connections (client_user_id, ziva_user_code, access_token_sealed, key_id, name, email, connected_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (client_user_id) DO UPDATE SET \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (client_user_id) DO UPDATE SET \
              ziva_user_code = excluded.ziva_user_code, access_token_sealed = excluded.access_token_sealed, \
              key_id = excluded.key_id, name = excluded.name, email = excluded.email, connected_at = excluded.connected_at",
-            params![f.client_user_id, ex.ziva_user_code, sealed, key_id, ex.name, ex.email, now],
-        )?;
-        tx.execute(
-            "INSERT INTO exchanges (token_hash, client_user_id, ziva_user_code, exchanged_at) VALUES (?1, ?2, ?3, ?4)",
-            params![hash, f.client_user_id, ex.ziva_user_code, now],
-        )?;
-        tx.commit()?;
-        Ok(ex.ziva_user_code)
-    }
-    .await;
-    drop(lock);
-    b.release(&hash);
-    let code = result?;
-    Ok(Json(json!({ "zivaUserCode": code, "connected": true })))
+            vec![user, code.clone(), sealed.as_str().into(), key_id.as_str().into(), (&ex.name).into(), (&ex.email).into(), now.into()],
+        ),
+        (
+            "UPDATE exchanges SET ziva_user_code = $1, exchanged_at = $2 WHERE token_hash = $3",
+            vec![code, now.into(), hash.into()],
+        ),
+    ])
+    .await?;
+    Ok(ex.ziva_user_code)
 }
 
 #[derive(Deserialize)]
@@ -316,18 +377,19 @@ async fn status(
     q: Result<Query<UserQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let user = user_query(q)?;
-    let row: Option<(String, String, i64)> = b
-        .db()
-        .query_row(
-            "SELECT ziva_user_code, name, connected_at FROM connections WHERE client_user_id = ?1",
-            [&user],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    let row =
+        b.db.row(
+            "SELECT ziva_user_code, name, connected_at FROM connections WHERE client_user_id = $1",
+            &[user.as_str().into()],
         )
-        .optional()?;
+        .await?;
     Ok(Json(match row {
-        Some((code, name, at)) => {
-            json!({ "connected": true, "zivaUserCode": code, "name": name, "connectedAt": crate::util::iso8601(at) })
-        }
+        Some(r) => json!({
+            "connected": true,
+            "zivaUserCode": r[0].text(),
+            "name": r[1].text(),
+            "connectedAt": crate::util::iso8601(r[2].int().unwrap_or(0)),
+        }),
         None => json!({ "connected": false }),
     }))
 }
@@ -348,21 +410,26 @@ async fn data(
             "Unknown data type",
         ));
     }
-    let row: Option<(String, String)> = b
-        .db()
-        .query_row(
-            "SELECT key_id, access_token_sealed FROM connections WHERE client_user_id = ?1",
-            [&user],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+    let row =
+        b.db.row(
+            "SELECT key_id, access_token_sealed FROM connections WHERE client_user_id = $1",
+            &[user.as_str().into()],
         )
-        .optional()?;
-    let (key_id, sealed) = row.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_connected",
-            "This user is not connected",
-        )
-    })?;
+        .await?;
+    let (key_id, sealed) = row
+        .map(|r| {
+            (
+                r[0].text().unwrap_or("").to_owned(),
+                r[1].text().unwrap_or("").to_owned(),
+            )
+        })
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_connected",
+                "This user is not connected",
+            )
+        })?;
     let token = b.config.keys.open(&key_id, &sealed).ok_or_else(|| {
         eprintln!("stored access token for a user cannot be decrypted (key {key_id} missing or data altered)");
         ApiError::internal()

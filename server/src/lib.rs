@@ -3,4 +3,5 @@
 
 pub mod backend;
 pub mod sandbox;
+pub mod store;
 pub mod util;

@@ -11,6 +11,7 @@ use zivacare_dev::backend::{self, Backend, BackendConfig};
 use zivacare_dev::sandbox::{
     self, demo_app, load_apps, Sandbox, SandboxConfig, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET,
 };
+use zivacare_dev::store::Database;
 use zivacare_dev::util::{Keyring, Secret};
 
 fn env(name: &str) -> Option<String> {
@@ -130,7 +131,7 @@ fn backend_config(app_url: &str, sandbox_url: Option<&str>) -> Result<BackendCon
         connect_url,
         allowed_origins: list("ZIVACARE_ALLOWED_ORIGINS").unwrap_or_else(|| origins_of(app_url)),
         keys,
-        db_path,
+        database: Database::from_url(env("DATABASE_URL"), db_path)?,
         www_dir: PathBuf::from(env_or("ZIVACARE_WWW", "www")),
         pkg_dir: PathBuf::from(env_or("ZIVACARE_PKG", "pkg")),
         rate_limit_per_minute: rate_limit()?,
@@ -179,7 +180,7 @@ async fn run() -> Result<(), String> {
                 bind("ZIVACARE_SANDBOX_ADDR", "127.0.0.1:8081").await?;
             let sb = Sandbox::open(sandbox_config(origins_of(&app_url))?)
                 .map_err(|e| format!("sandbox database: {e}"))?;
-            let be = Backend::open(backend_config(&app_url, Some(&sandbox_url))?)?;
+            let be = Backend::open(backend_config(&app_url, Some(&sandbox_url))?).await?;
             println!("ZivaCare sandbox:  {sandbox_url}");
             println!("Your app (demo):   {app_url}   <- open this");
             let (a, b) = tokio::join!(
@@ -201,7 +202,7 @@ async fn run() -> Result<(), String> {
         }
         "backend" => {
             let (listener, url) = bind("ZIVACARE_BACKEND_ADDR", "127.0.0.1:8080").await?;
-            let be = Backend::open(backend_config(&url, None)?)?;
+            let be = Backend::open(backend_config(&url, None)?).await?;
             println!("Your app (backend): {url}");
             serve(listener, backend::router(be))
                 .await

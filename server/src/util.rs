@@ -226,6 +226,12 @@ impl IntoResponse for ApiError {
 
 impl From<rusqlite::Error> for ApiError {
     fn from(e: rusqlite::Error) -> Self {
+        crate::store::StoreError::from(e).into()
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
         eprintln!("database error: {e}");
         ApiError::internal()
     }

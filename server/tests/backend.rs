@@ -12,10 +12,10 @@ use axum::routing::post as route_post;
 use axum::Router;
 use common::*;
 
-fn stored(w: &World) -> (i64, i64) {
+async fn stored(w: &World) -> (i64, i64) {
     (
-        count(w.dir.path(), "backend.db", "connections"),
-        count(w.dir.path(), "backend.db", "exchanges"),
+        backend_count(w.dir.path(), "connections").await,
+        backend_count(w.dir.path(), "exchanges").await,
     )
 }
 
@@ -43,19 +43,19 @@ async fn a_forward_is_exchanged_stored_once_and_answered_without_the_access_toke
         2,
         "nothing else, no access token: {body}"
     );
-    assert_eq!(stored(&w), (1, 1));
+    assert_eq!(stored(&w).await, (1, 1));
     // The SDK's retry of the same token: same answer, no second exchange or row.
     let again = send(&w.backend, forward(&token, "ann@example.com")).await;
     assert_eq!(
         (again.status, again.json()["zivaUserCode"].as_str()),
         (200, Some(code.as_str()))
     );
-    assert_eq!(stored(&w), (1, 1));
+    assert_eq!(stored(&w).await, (1, 1));
     assert_eq!(used_tokens(&w), 1);
     // The same token for another user is a conflict, and changes nothing.
     let other = send(&w.backend, forward(&token, "mallory@example.com")).await;
     assert_eq!(other.status, 409);
-    assert_eq!(stored(&w), (1, 1));
+    assert_eq!(stored(&w).await, (1, 1));
     // Status and data for the connected user.
     let s = send(
         &w.backend,
@@ -103,29 +103,52 @@ async fn a_forward_is_exchanged_stored_once_and_answered_without_the_access_toke
     );
 }
 
+/// What the backend's database holds: the SQLite file and its WAL, byte for
+/// byte; on PostgreSQL, every row of its tables as text.
+async fn at_rest(dir: &std::path::Path, store: &zivacare_dev::store::Store) -> Vec<Vec<u8>> {
+    match database(dir).await {
+        zivacare_dev::store::Database::Sqlite(file) => {
+            let mut wal = file.clone().into_os_string();
+            wal.push("-wal");
+            vec![
+                std::fs::read(&file).unwrap(),
+                std::fs::read(wal).unwrap_or_default(),
+            ]
+        }
+        zivacare_dev::store::Database::Postgres(_) => {
+            let mut rows = Vec::new();
+            for table in ["connections", "exchanges"] {
+                let sql = format!("SELECT string_agg(t::text, ' ') FROM {table} t");
+                let row = store.row(&sql, &[]).await.unwrap().unwrap();
+                let text = row[0].text().expect("rows").to_owned();
+                rows.push(text.into_bytes());
+            }
+            rows
+        }
+    }
+}
+
 #[tokio::test]
 async fn t13_t14_the_access_token_and_secret_never_reach_a_browser() {
     let w = world().await;
     let token = mint(&w, "ann@example.com", &["fitbit"]).await;
     send(&w.backend, forward(&token, "ann@example.com")).await;
-    let db = rusqlite::Connection::open(w.dir.path().join("backend.db")).unwrap();
-    let (key_id, sealed): (String, String) = db
-        .query_row(
-            "SELECT key_id, access_token_sealed FROM connections",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+    let store = zivacare_dev::store::Store::open(&database(w.dir.path()).await, "")
+        .await
         .unwrap();
-    drop(db);
+    let row = store
+        .row("SELECT key_id, access_token_sealed FROM connections", &[])
+        .await
+        .unwrap()
+        .unwrap();
     let access = zivacare_dev::util::Keyring::parse(KEYS)
         .unwrap()
-        .open(&key_id, &sealed)
+        .open(row[0].text().unwrap(), row[1].text().unwrap())
         .unwrap();
     assert!(access.len() >= 32);
-    // t14: tokens at rest: the database file (and its WAL) holds no plaintext token.
-    let raw = std::fs::read(w.dir.path().join("backend.db")).unwrap();
-    let wal = std::fs::read(w.dir.path().join("backend.db-wal")).unwrap_or_default();
-    for bytes in [&raw, &wal] {
+    // t14: tokens at rest: what the database holds has no plaintext token.
+    let rest = at_rest(w.dir.path(), &store).await;
+    for bytes in &rest {
         assert!(
             !bytes
                 .windows(access.len())
@@ -147,7 +170,7 @@ async fn t13_t14_the_access_token_and_secret_never_reach_a_browser() {
         );
     }
     // Only a hash of the specialToken is kept.
-    for bytes in [&raw, &wal] {
+    for bytes in &rest {
         assert!(!bytes
             .windows(token.len())
             .any(|win| win == token.as_bytes()));
@@ -217,7 +240,7 @@ async fn t10_csrf_defences_refuse_before_any_exchange() {
         assert_eq!(r.status, status, "{why}: {}", r.text);
         assert!(!r.text.contains("SENTINEL"));
     }
-    assert_eq!(stored(&w), (0, 0));
+    assert_eq!(stored(&w).await, (0, 0));
     assert_eq!(used_tokens(&w), 0, "nothing was exchanged");
 }
 
@@ -315,7 +338,7 @@ async fn t12_malformed_or_oversized_bodies_are_refused() {
         let r = send(&w.backend, forward_body(&body)).await;
         assert_eq!(r.status, status, "{why}: {}", r.text);
     }
-    assert_eq!(stored(&w), (0, 0));
+    assert_eq!(stored(&w).await, (0, 0));
     assert_eq!(used_tokens(&w), 0);
 }
 
@@ -334,7 +357,7 @@ async fn t11_unknown_expired_replayed_tokens_and_a_wrong_secret_store_nothing() 
         "{}",
         r.text
     );
-    assert_eq!(stored(&w), (0, 0));
+    assert_eq!(stored(&w).await, (0, 0));
 
     let w = world().await;
     let r = send(
@@ -363,7 +386,7 @@ async fn t11_unknown_expired_replayed_tokens_and_a_wrong_secret_store_nothing() 
             .status,
         502
     );
-    assert_eq!(stored(&w), (0, 0));
+    assert_eq!(stored(&w).await, (0, 0));
 
     let w = world_with(SECRET, 0).await;
     let token = mint(&w, "ann@example.com", &["fitbit"]).await;
@@ -374,13 +397,13 @@ async fn t11_unknown_expired_replayed_tokens_and_a_wrong_secret_store_nothing() 
         502,
         "expired"
     );
-    assert_eq!(stored(&w), (0, 0));
+    assert_eq!(stored(&w).await, (0, 0));
 }
 
 async fn upstream(router: Router) -> (tempfile::TempDir, Router) {
     let url = serve(router).await;
     let dir = tempfile::tempdir().unwrap();
-    let backend = backend_router(dir.path(), &url, SECRET, Duration::from_millis(300));
+    let backend = backend_router(dir.path(), &url, SECRET, Duration::from_millis(300)).await;
     (dir, backend)
 }
 
@@ -440,17 +463,17 @@ async fn t15_upstream_failures_give_a_generic_502_or_504_and_store_nothing() {
             "{why}: {}",
             r.text
         );
-        assert_eq!(count(dir.path(), "backend.db", "connections"), 0, "{why}");
+        assert_eq!(backend_count(dir.path(), "connections").await, 0, "{why}");
     }
     // Stopped: nothing listens on the port any more.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
     let dir = tempfile::tempdir().unwrap();
-    let backend = backend_router(dir.path(), &url, SECRET, Duration::from_millis(300));
+    let backend = backend_router(dir.path(), &url, SECRET, Duration::from_millis(300)).await;
     let r = send(&backend, forward(token, "ann@example.com")).await;
     assert_eq!(r.status, 502, "{}", r.text);
-    assert_eq!(count(dir.path(), "backend.db", "connections"), 0);
+    assert_eq!(backend_count(dir.path(), "connections").await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -476,7 +499,70 @@ async fn t11_ten_concurrent_identical_posts_give_one_exchange_and_one_row() {
         codes.iter().all(|c| c == &codes[0] && c.0 == 200),
         "{codes:?}"
     );
-    assert_eq!(stored(&w), (1, 1));
+    assert_eq!(stored(&w).await, (1, 1));
+    assert_eq!(used_tokens(&w), 1);
+}
+
+/// Two backend instances on one database (two connections to one SQLite file,
+/// or, under ZIVACARE_TEST_DATABASE_URL, to one PostgreSQL database): only the
+/// database can keep them from exchanging a token twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn t11_two_instances_sharing_a_database_exchange_a_duplicated_token_once() {
+    let w = world().await;
+    let second = backend_router(w.dir.path(), &w.sandbox_url, SECRET, Duration::from_secs(5)).await;
+    let instances = [w.backend.clone(), second];
+    for user in ["ann@example.com", "bob@example.com", "cy@example.com"] {
+        let token = mint(&w, user, &["fitbit"]).await;
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..10 {
+            let (backend, req) = (instances[i % 2].clone(), forward(&token, user));
+            set.spawn(async move { send(&backend, req).await });
+        }
+        let replies = set.join_all().await;
+        let first = replies[0].json()["zivaUserCode"].clone();
+        assert!(first.is_string(), "{}", replies[0].text);
+        for r in &replies {
+            assert_eq!(
+                (r.status, &r.json()["zivaUserCode"]),
+                (200, &first),
+                "{}",
+                r.text
+            );
+        }
+    }
+    assert_eq!(stored(&w).await, (3, 3));
+    assert_eq!(used_tokens(&w), 3, "one exchange per token at ZivaCare");
+    // The rows are complete: no claim was left half-done.
+    let pending = backend_count(w.dir.path(), "exchanges WHERE ziva_user_code IS NULL").await;
+    assert_eq!(pending, 0);
+}
+
+/// A claim left by an instance that died between claiming a token and storing
+/// its exchange is taken over once stale, instead of blocking the token forever.
+#[tokio::test]
+async fn a_claim_left_by_a_dead_instance_is_taken_over_once_stale() {
+    let w = world().await;
+    let token = mint(&w, "ann@example.com", &["fitbit"]).await;
+    let store = zivacare_dev::store::Store::open(&database(w.dir.path()).await, "")
+        .await
+        .unwrap();
+    let hash = zivacare_dev::util::sha256_hex(&token);
+    // Claimed an hour ago, never completed.
+    let long_ago = zivacare_dev::util::now_secs() - 3600;
+    store
+        .execute(
+            "INSERT INTO exchanges (token_hash, client_user_id, claimed_at) VALUES ($1, $2, $3)",
+            &[
+                hash.as_str().into(),
+                "ann@example.com".into(),
+                long_ago.into(),
+            ],
+        )
+        .await
+        .unwrap();
+    let r = send(&w.backend, forward(&token, "ann@example.com")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(stored(&w).await, (1, 1));
     assert_eq!(used_tokens(&w), 1);
 }
 
@@ -531,7 +617,8 @@ async fn the_token_endpoint_is_rate_limited_with_retry_after() {
         SECRET,
         Duration::from_secs(5),
         3,
-    );
+    )
+    .await;
     let token = mint(&w, "ann@example.com", &["fitbit"]).await;
     for _ in 0..3 {
         assert_eq!(
@@ -550,6 +637,6 @@ async fn the_token_endpoint_is_rate_limited_with_retry_after() {
     let wait: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&wait));
     // Refused before anything: bob's token was not exchanged.
-    assert_eq!(stored(&w), (1, 1));
+    assert_eq!(stored(&w).await, (1, 1));
     assert_eq!(used_tokens(&w), 1);
 }

@@ -45,16 +45,16 @@ struct Fixture {
 
 static FIXTURE: std::sync::LazyLock<Fixture> = std::sync::LazyLock::new(|| {
     let dir = tempfile::tempdir().unwrap();
-    let backend = backend_router(
-        dir.path(),
-        "http://127.0.0.1:9",
-        SECRET,
-        std::time::Duration::from_millis(200),
-    );
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
+    let backend = rt.block_on(backend_router(
+        dir.path(),
+        "http://127.0.0.1:9",
+        SECRET,
+        std::time::Duration::from_millis(200),
+    ));
     Fixture { dir, backend, rt }
 });
 
@@ -86,7 +86,7 @@ proptest! {
                 prop_assert_eq!(keys.len(), 4);
                 prop_assert!(with_header && origin == APP_ORIGIN && content_type.starts_with("application/json"));
             }
-            prop_assert_eq!(count(f.dir.path(), "backend.db", "connections"), 0);
+            prop_assert_eq!(backend_count(f.dir.path(), "connections").await, 0);
             Ok(())
         })?;
     }

@@ -109,11 +109,16 @@ fn check_db(db: &Path, expected: usize) -> Result<(), String> {
     let rows: i64 = conn
         .query_row("SELECT COUNT(*) FROM connections", [], |r| r.get(0))
         .map_err(|e| e.to_string())?;
-    let exchanges: i64 = conn
-        .query_row("SELECT COUNT(*) FROM exchanges", [], |r| r.get(0))
-        .map_err(|e| e.to_string())?;
+    let count = |sql: &str| -> Result<i64, String> {
+        conn.query_row(sql, [], |r| r.get(0))
+            .map_err(|e| e.to_string())
+    };
+    let exchanges = count("SELECT COUNT(*) FROM exchanges WHERE ziva_user_code IS NOT NULL")?;
+    // Claims never completed: tokens a killed backend was exchanging.
+    let pending = count("SELECT COUNT(*) FROM exchanges WHERE ziva_user_code IS NULL")?;
     println!(
-        "database: integrity_check {integrity}, {rows} connection rows, {exchanges} exchanges"
+        "database: integrity_check {integrity}, {rows} connection rows, {exchanges} exchanges, \
+         {pending} claims left incomplete"
     );
     if integrity != "ok" || rows as usize != expected || exchanges as usize != expected {
         return Err(format!("expected {expected} rows and exchanges"));

@@ -11,6 +11,7 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 use zivacare_dev::backend::{self, Backend, BackendConfig};
 use zivacare_dev::sandbox::{self, RegisteredApp, Sandbox, SandboxConfig};
+use zivacare_dev::store::{Database, Store, Val};
 use zivacare_dev::util::{Keyring, Secret};
 
 pub const APP_ORIGIN: &str = "http://127.0.0.1:8080";
@@ -54,16 +55,66 @@ pub async fn serve(router: Router) -> String {
     url
 }
 
-pub fn backend_router(
+/// The variable that points the backend tests at a PostgreSQL server
+/// (`postgres://user@host:port`, no database: each test makes its own).
+pub const PG_VAR: &str = "ZIVACARE_TEST_DATABASE_URL";
+
+/// The backend's database for the test working in `dir`: `dir/backend.db`, or,
+/// when `ZIVACARE_TEST_DATABASE_URL` is set, a database of that PostgreSQL
+/// server named after `dir` (made on first use). Two backends given the same
+/// `dir` share one database, as two instances of a deployment do.
+pub async fn database(dir: &std::path::Path) -> Database {
+    let Ok(server) = std::env::var(PG_VAR) else {
+        return Database::Sqlite(dir.join("backend.db"));
+    };
+    let server = server.trim_end_matches('/');
+    let name = format!(
+        "t_{}",
+        &zivacare_dev::util::sha256_hex(&dir.display().to_string())[..24]
+    );
+    let (admin, conn) =
+        tokio_postgres::connect(&format!("{server}/postgres"), tokio_postgres::NoTls)
+            .await
+            .expect("the test PostgreSQL server");
+    tokio::spawn(conn);
+    let exists = admin
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+        .await
+        .unwrap()
+        .is_some();
+    if !exists {
+        // Two backends of one test may race to make it; one wins.
+        let _ = admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await;
+    }
+    Database::Postgres(format!("{server}/{name}"))
+}
+
+/// Rows in a table of the backend's database for the test working in `dir`.
+pub async fn backend_count(dir: &std::path::Path, table: &str) -> i64 {
+    let store = Store::open(&database(dir).await, "").await.unwrap();
+    let row = store
+        .row(&format!("SELECT COUNT(*) FROM {table}"), &[])
+        .await
+        .unwrap()
+        .unwrap();
+    match row[0] {
+        Val::Int(n) => n,
+        ref other => panic!("COUNT(*) gave {other:?}"),
+    }
+}
+
+pub async fn backend_router(
     dir: &std::path::Path,
     zivacare_url: &str,
     secret: &str,
     timeout: Duration,
 ) -> Router {
-    backend_router_limited(dir, zivacare_url, secret, timeout, 10_000)
+    backend_router_limited(dir, zivacare_url, secret, timeout, 10_000).await
 }
 
-pub fn backend_router_limited(
+pub async fn backend_router_limited(
     dir: &std::path::Path,
     zivacare_url: &str,
     secret: &str,
@@ -77,12 +128,13 @@ pub fn backend_router_limited(
         zivacare_url: zivacare_url.into(),
         connect_url: format!("{zivacare_url}/connect"),
         allowed_origins: vec![APP_ORIGIN.into()],
-        db_path: dir.join("backend.db"),
+        database: database(dir).await,
         www_dir: dir.join("www"),
         pkg_dir: dir.join("pkg"),
         upstream_timeout: timeout,
         rate_limit_per_minute,
     })
+    .await
     .expect("backend");
     backend::router(be)
 }
@@ -100,7 +152,8 @@ pub async fn world_with(backend_secret: &str, ttl: i64) -> World {
         &sandbox_url,
         backend_secret,
         Duration::from_secs(5),
-    );
+    )
+    .await;
     World {
         dir,
         sandbox,
