@@ -24,6 +24,9 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo clippy --all-targets --target wasm32-unknown-unknown --quiet -- -D warnings
 
+echo "== fuzz targets compile (running them: scripts/fuzz.sh)"
+cargo check --quiet --manifest-path fuzz/Cargo.toml --bins
+
 echo "== build"
 scripts/build.sh
 cargo build -p zivacare-dev --quiet

@@ -7,6 +7,8 @@
 //! `protocol`, tested natively; the rest talks to the browser.
 
 pub mod error;
+#[doc(hidden)]
+pub mod invariants;
 pub mod options;
 pub mod protocol;
 

@@ -3,8 +3,9 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use proptest::prelude::*;
-use zivacare_connect::options::{is_token_text, validate, ParsedUrl, RawOptions};
-use zivacare_connect::protocol::{check, Data, Field, Incoming, Verdict};
+use zivacare_connect::invariants;
+use zivacare_connect::options::{validate, ParsedUrl, RawOptions};
+use zivacare_connect::protocol::{check, Data, Field, Incoming};
 
 const ORIGIN: &str = "https://connect.zivacare.com";
 const STATE: &str = "st4te_of-this.flow~";
@@ -54,19 +55,10 @@ proptest! {
     fn the_filter_accepts_only_the_right_origin_window_state_and_shape(
         origin in origin(), from_popup in any::<bool>(), data in data()
     ) {
-        let verdict = check(ORIGIN, STATE, &Incoming { origin: &origin, from_popup, data: &data });
-        if !matches!(verdict, Verdict::Reject(_)) {
-            prop_assert_eq!(origin.as_str(), ORIGIN);
-            prop_assert!(from_popup);
-            let Data::Object { state, .. } = &data else { panic!("accepted a non-object") };
-            prop_assert_eq!(state, &Field::Text(STATE.into()));
-        }
-        if let Verdict::Finish { special_token } = &verdict {
-            prop_assert!(is_token_text(special_token));
-            prop_assert!(special_token.len() <= 512);
-        }
-        if let Verdict::Error { message, .. } = &verdict {
-            prop_assert!(message.chars().count() <= 500);
+        let msg = Incoming { origin: &origin, from_popup, data: &data };
+        let verdict = check(ORIGIN, STATE, &msg);
+        if let Err(broken) = invariants::message_verdict(ORIGIN, STATE, &msg, &verdict) {
+            return Err(TestCaseError::fail(broken));
         }
     }
 
@@ -93,7 +85,7 @@ proptest! {
         };
         let raw = RawOptions {
             client_id, client_user_id, state, credentials, label, locale,
-            connect_url: Some(Ok(connect)),
+            connect_url: Some(Ok(connect.clone())),
             server_headers: headers,
             timeout_ms: timeout,
             popup_width: width,
@@ -101,16 +93,8 @@ proptest! {
             ..RawOptions::default()
         };
         if let Ok(c) = validate(raw, true) {
-            prop_assert!(!c.client_id.trim().is_empty() && !c.client_id.chars().any(char::is_control));
-            prop_assert!(!c.client_user_id.trim().is_empty() && c.client_user_id.chars().count() <= 512);
-            prop_assert!(c.state.as_deref().is_none_or(is_token_text));
-            prop_assert!((1..=86_400_000).contains(&c.timeout_ms));
-            prop_assert!((200..=4000).contains(&c.popup_width));
-            let loopback = hostname == "localhost" || hostname.ends_with(".localhost")
-                || hostname == "[::1]" || hostname.starts_with("127.");
-            prop_assert!(protocol == "https:" || (protocol == "http:" && loopback), "{} {}", protocol, hostname);
-            for (name, value) in &c.server_headers {
-                prop_assert!(!name.is_empty() && !value.contains(['\r', '\n', '\0']));
+            if let Err(broken) = invariants::accepted_config(&connect, &c) {
+                return Err(TestCaseError::fail(broken));
             }
         }
     }

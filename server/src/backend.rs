@@ -200,23 +200,30 @@ async fn config(State(b): State<Arc<Backend>>) -> Json<Value> {
     }))
 }
 
-#[derive(Deserialize)]
+/// The SDK's forward, as accepted.
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Forward {
-    special_token: String,
-    client_id: String,
-    client_user_id: String,
-    state: String,
+pub struct Forward {
+    pub special_token: String,
+    pub client_id: String,
+    pub client_user_id: String,
+    pub state: String,
 }
 
 fn forbidden(message: &str) -> ApiError {
     ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
 }
 
-/// CSRF defence and input checks, before anything is exchanged.
-fn check_forward(b: &Backend, headers: &HeaderMap, body: &[u8]) -> Result<Forward, ApiError> {
+/// CSRF defence and input checks, before anything is exchanged: the request
+/// comes from an allowed `Origin` with the SDK's header, as JSON of exactly the
+/// SDK's shape, for this app, with well-formed values.
+pub fn check_forward(
+    config: &BackendConfig,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Forward, ApiError> {
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    if !origin.is_some_and(|o| b.config.allowed_origins.iter().any(|a| a == o)) {
+    if !origin.is_some_and(|o| config.allowed_origins.iter().any(|a| a == o)) {
         return Err(forbidden("Origin not allowed"));
     }
     if headers.get("x-zivacare-connect").is_none() {
@@ -229,7 +236,7 @@ fn check_forward(b: &Backend, headers: &HeaderMap, body: &[u8]) -> Result<Forwar
             "Invalid specialToken",
         ));
     }
-    if f.client_id != b.config.client_id {
+    if f.client_id != config.client_id {
         return Err(ApiError::bad_request("invalid_request", "Unknown clientId"));
     }
     if !is_plain_text(&f.client_user_id, 512) {
@@ -304,7 +311,7 @@ async fn token(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let f = check_forward(&b, &headers, &body)?;
+    let f = check_forward(&b.config, &headers, &body)?;
     let hash = sha256_hex(&f.special_token);
     // A retried POST of the same token, here or on another instance, gets the
     // first outcome back instead of a second exchange.
