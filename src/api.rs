@@ -1,6 +1,6 @@
 //! The functions and handles a page sees: `open`, `connect`, `button`.
 
-use std::cell::RefCell;
+use alloc::vec::Vec;
 
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
@@ -9,6 +9,7 @@ use crate::button::Button;
 use crate::error::Error;
 use crate::flow::{start, FlowRef, Outcome, Sink};
 use crate::js::{read_options, to_js_error};
+use crate::web::Global;
 
 fn throw(e: Error) -> JsValue {
     to_js_error(&e)
@@ -42,7 +43,7 @@ fn open_with(options: &JsValue, popup: Option<web_sys::Window>) -> Result<FlowHa
     Ok(FlowHandle {
         flow: flow
             .as_ref()
-            .map(std::rc::Rc::downgrade)
+            .map(alloc::rc::Rc::downgrade)
             .unwrap_or_default(),
     })
 }
@@ -97,12 +98,10 @@ pub fn connect(options: &JsValue) -> Promise {
     connect_with(options, None)
 }
 
-thread_local! {
-    /// Rendered buttons live here until `destroy()`, not as long as their handle:
-    /// a page that drops the handle (garbage collection frees it) keeps its button.
-    static BUTTONS: RefCell<Vec<(u32, Button)>> = const { RefCell::new(Vec::new()) };
-    static NEXT_ID: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-}
+/// Rendered buttons live here until `destroy()`, not as long as their handle:
+/// a page that drops the handle (garbage collection frees it) keeps its button.
+static BUTTONS: Global<Vec<(u32, Button)>> = Global::new(Vec::new());
+static NEXT_ID: Global<u32> = Global::new(0);
 
 /// The handle `button()` returns.
 #[wasm_bindgen]
@@ -126,7 +125,10 @@ impl ButtonHandle {
 }
 
 fn keep(button: Button) -> ButtonHandle {
-    let id = NEXT_ID.with(|n| n.replace(n.get().wrapping_add(1)));
+    let id = NEXT_ID.with(|n| {
+        let id = *n.borrow();
+        n.replace(id.wrapping_add(1))
+    });
     BUTTONS.with(|b| b.borrow_mut().push((id, button)));
     ButtonHandle { id }
 }

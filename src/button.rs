@@ -1,9 +1,9 @@
 //! The "Connect Health Data" button: a real `<button>` whose click runs `open()`.
 
-use std::cell::RefCell;
-use std::rc::{Rc, Weak};
+use alloc::boxed::Box;
+use alloc::rc::{Rc, Weak};
+use core::cell::RefCell;
 
-use gloo_events::EventListener;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{DocumentFragment, Element, HtmlButtonElement, Node};
 
@@ -11,11 +11,12 @@ use crate::error::Error;
 use crate::flow::{start, Flow, Outcome, Sink};
 use crate::js::Callbacks;
 use crate::options::Config;
+use crate::web::Listener;
 
 /// Everything a rendered button owns; dropping it removes the listener.
 pub struct Button {
     element: HtmlButtonElement,
-    _click: EventListener,
+    _click: Listener,
     flow: Rc<RefCell<Weak<Flow>>>,
 }
 
@@ -109,7 +110,7 @@ impl Button {
         }
         let click = {
             let (el, flow) = (element.clone(), flow.clone());
-            EventListener::new(&element, "click", move |_| {
+            Listener::new(&element, "click", move |_| {
                 launch(&el, &config, &callbacks, &flow, None)
             })
         };

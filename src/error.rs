@@ -1,6 +1,7 @@
 //! The one error type of the crate. At the JS boundary it becomes a real `Error`
 //! with a stable `code` (see `js::to_js_error`).
 
+use alloc::{borrow::ToOwned, string::String};
 /// Stable error codes: integrators switch on these strings, so they never change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Code {

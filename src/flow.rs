@@ -2,11 +2,12 @@
 //! timeout and the forward to the server. The flow owns every guard; ending it
 //! drops them all, so nothing is left behind whatever way it ends.
 
-use std::cell::{Cell, RefCell};
-use std::rc::{Rc, Weak};
+use alloc::boxed::Box;
+use alloc::rc::{Rc, Weak};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::{Cell, RefCell};
 
-use gloo_events::EventListener;
-use gloo_timers::callback::{Interval, Timeout};
 use js_sys::Function;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{AbortController, MessageEvent, Window};
@@ -16,6 +17,7 @@ use crate::forward;
 use crate::js::{object, read_data, report, to_js_error, Callbacks};
 use crate::options::Config;
 use crate::protocol::{check, popup_url, Incoming, Verdict};
+use crate::web::{Global, Listener, Timer};
 
 /// How often `popup.closed` is polled.
 const POLL_MS: u32 = 250;
@@ -23,10 +25,8 @@ const POLL_MS: u32 = 250;
 /// opener (Cross-Origin-Opener-Policy) rather than being closed by a person.
 const SEVERED_WITHIN_MS: f64 = 1500.0;
 
-thread_local! {
-    /// The one flow open on this page, if any.
-    static ACTIVE: RefCell<Option<Rc<Flow>>> = const { RefCell::new(None) };
-}
+/// The one flow open on this page, if any.
+static ACTIVE: Global<Option<Rc<Flow>>> = Global::new(None);
 
 /// How a flow ended.
 pub enum Outcome {
@@ -91,9 +91,9 @@ fn closed_error() -> Error {
 #[derive(Default)]
 struct Guards {
     popup: Option<Window>,
-    message: Option<EventListener>,
-    poll: Option<Interval>,
-    timeout: Option<Timeout>,
+    message: Option<Listener>,
+    poll: Option<Timer>,
+    timeout: Option<Timer>,
     abort: Option<AbortController>,
     on_end: Vec<Box<dyn FnOnce()>>,
 }
@@ -211,19 +211,19 @@ pub fn start(
         g.popup = Some(popup);
         g.on_end.extend(on_end);
         let weak = Rc::downgrade(&flow);
-        g.message = Some(EventListener::new(&window, "message", move |event| {
+        g.message = Some(Listener::new(&window, "message", move |event| {
             if let (Some(flow), Some(event)) = (weak.upgrade(), event.dyn_ref::<MessageEvent>()) {
                 flow.on_message(event);
             }
         }));
         let weak = Rc::downgrade(&flow);
-        g.poll = Some(Interval::new(POLL_MS, move || {
+        g.poll = Some(Timer::every(POLL_MS, move || {
             if let Some(flow) = weak.upgrade() {
                 flow.on_poll(opened_at);
             }
         }));
         let weak = Rc::downgrade(&flow);
-        g.timeout = Some(Timeout::new(flow.config.timeout_ms, move || {
+        g.timeout = Some(Timer::once(flow.config.timeout_ms, move || {
             if let Some(flow) = weak.upgrade() {
                 flow.end(Outcome::Failed(Error::new(
                     Code::Timeout,
@@ -364,7 +364,7 @@ impl Flow {
         if self.ended.replace(true) {
             return;
         }
-        let guards = std::mem::take(&mut *self.guards.borrow_mut());
+        let guards = core::mem::take(&mut *self.guards.borrow_mut());
         ACTIVE.with(|a| {
             let mut a = a.borrow_mut();
             if a.as_ref().is_some_and(|f| Rc::ptr_eq(f, self)) {

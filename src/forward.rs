@@ -4,6 +4,7 @@
 //! The request goes straight through the browser's `fetch`: an HTTP client crate
 //! (gloo-net) measured 3.7 KB gzip more for the same one POST.
 
+use alloc::string::String;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, Headers, RequestCredentials, RequestInit, Response};
@@ -113,7 +114,7 @@ pub async fn post(
                 None => Error::new(Code::NetworkError, "The server could not be reached"),
             });
         }
-        gloo_timers::future::TimeoutFuture::new(backoff_ms(retries)).await;
+        crate::web::sleep(backoff_ms(retries)).await;
         retries += 1;
     }
 }

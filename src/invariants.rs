@@ -5,6 +5,7 @@
 
 use crate::options::{is_token_text, Config, ParsedUrl, MAX_TEXT};
 use crate::protocol::{Data, Field, Incoming, Verdict};
+use alloc::{borrow::ToOwned, string::String};
 
 fn ensure(ok: bool, what: &str) -> Result<(), String> {
     if ok {
@@ -23,7 +24,10 @@ pub fn message_verdict(
     verdict: &Verdict,
 ) -> Result<(), String> {
     if !matches!(verdict, Verdict::Reject(_)) {
-        ensure(msg.origin == expected_origin, "accepted from another origin")?;
+        ensure(
+            msg.origin == expected_origin,
+            "accepted from another origin",
+        )?;
         ensure(msg.from_popup, "accepted from another window")?;
         let Data::Object { state, .. } = msg.data else {
             return Err("accepted a message that is not a plain object".into());

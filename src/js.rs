@@ -1,6 +1,7 @@
 //! The JS boundary: reading options and message data out of JS values, and
 //! turning crate errors into real `Error` objects.
 
+use alloc::{borrow::ToOwned, string::String, vec::Vec};
 use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -20,35 +21,79 @@ fn get(obj: &JsValue, key: &str) -> JsValue {
     Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
-/// Reads an optional option: `undefined` counts as absent, as in most JS APIs;
-/// anything `convert` refuses (`null` included) is an error naming the option.
-fn opt<T>(
-    obj: &JsValue,
-    key: &str,
-    problem: &str,
-    convert: impl FnOnce(JsValue) -> Option<T>,
-) -> Result<Option<T>, Error> {
-    let v = get(obj, key);
-    if v.is_undefined() {
-        return Ok(None);
+/// Reads options one by one, keeping the first type error instead of returning
+/// at it: one exit path, where early returns would each drop what was read so far.
+struct Reader<'a> {
+    obj: &'a JsValue,
+    error: Option<Error>,
+}
+
+impl Reader<'_> {
+    fn fail(&mut self, e: Error) {
+        self.error.get_or_insert(e);
     }
-    convert(v)
-        .map(Some)
-        .ok_or_else(|| Error::option(key, problem))
-}
 
-fn opt_string(obj: &JsValue, key: &str) -> Result<Option<String>, Error> {
-    opt(obj, key, "must be a string", |v| v.as_string())
-}
+    /// An optional option: `undefined` counts as absent, as in most JS APIs;
+    /// a value that `ok` refuses (`null` included) is an error naming the option.
+    fn value(&mut self, key: &str, ok: fn(&JsValue) -> bool, problem: &str) -> Option<JsValue> {
+        let v = get(self.obj, key);
+        if v.is_undefined() {
+            return None;
+        }
+        if !ok(&v) {
+            self.fail(Error::option(key, problem));
+            return None;
+        }
+        Some(v)
+    }
 
-fn opt_number(obj: &JsValue, key: &str) -> Result<Option<f64>, Error> {
-    opt(obj, key, "must be a number", |v| v.as_f64())
-}
+    fn string(&mut self, key: &str) -> Option<String> {
+        self.value(key, JsValue::is_string, "must be a string")?
+            .as_string()
+    }
 
-fn opt_function(obj: &JsValue, key: &str) -> Result<Option<Function>, Error> {
-    opt(obj, key, "must be a function", |v| {
-        v.dyn_into::<Function>().ok()
-    })
+    fn number(&mut self, key: &str) -> Option<f64> {
+        self.value(key, |v| v.as_f64().is_some(), "must be a number")?
+            .as_f64()
+    }
+
+    fn function(&mut self, key: &str) -> Option<Function> {
+        Some(
+            self.value(key, JsValue::is_function, "must be a function")?
+                .unchecked_into(),
+        )
+    }
+
+    fn url(&mut self, key: &str, base: Option<&str>) -> Option<Result<ParsedUrl, String>> {
+        self.string(key).map(|s| parse_url(&s, base))
+    }
+
+    fn headers(&mut self) -> Vec<(String, String)> {
+        const F: &str = "serverHeaders";
+        let v = get(self.obj, F);
+        let mut list = Vec::new();
+        if v.is_undefined() {
+            return list;
+        }
+        if !v.is_object() || js_sys::Array::is_array(&v) {
+            self.fail(Error::option(
+                F,
+                "must be an object of header names to string values",
+            ));
+            return list;
+        }
+        for entry in Object::entries(v.unchecked_ref::<Object>()).iter() {
+            let entry: js_sys::Array = entry.unchecked_into();
+            match (entry.get(0).as_string(), entry.get(1).as_string()) {
+                (Some(name), Some(value)) => list.push((name, value)),
+                _ => {
+                    self.fail(Error::option(F, "must map header names to string values"));
+                    break;
+                }
+            }
+        }
+        list
+    }
 }
 
 /// Parses `input` with the browser's URL parser, relative to `base` if given.
@@ -68,37 +113,6 @@ pub fn parse_url(input: &str, base: Option<&str>) -> Result<ParsedUrl, String> {
     })
 }
 
-fn opt_url(
-    obj: &JsValue,
-    key: &str,
-    base: Option<&str>,
-) -> Result<Option<Result<ParsedUrl, String>>, Error> {
-    Ok(opt_string(obj, key)?.map(|s| parse_url(&s, base)))
-}
-
-fn headers(obj: &JsValue) -> Result<Vec<(String, String)>, Error> {
-    const F: &str = "serverHeaders";
-    let v = get(obj, F);
-    if v.is_undefined() {
-        return Ok(Vec::new());
-    }
-    if !v.is_object() || js_sys::Array::is_array(&v) {
-        return Err(Error::option(
-            F,
-            "must be an object of header names to string values",
-        ));
-    }
-    let mut list = Vec::new();
-    for entry in Object::entries(v.unchecked_ref::<Object>()).iter() {
-        let entry: js_sys::Array = entry.unchecked_into();
-        match (entry.get(0).as_string(), entry.get(1).as_string()) {
-            (Some(name), Some(value)) => list.push((name, value)),
-            _ => return Err(Error::option(F, "must map header names to string values")),
-        }
-    }
-    Ok(list)
-}
-
 /// Reads and validates the options object of `open()`, `connect()` or `button()`.
 pub fn read_options(
     options: &JsValue,
@@ -112,27 +126,34 @@ pub fn read_options(
         .filter_map(|k| k.as_string())
         .collect();
     check_keys(&keys, callbacks_allowed)?;
+    let mut r = Reader {
+        obj: options,
+        error: None,
+    };
     let callbacks = Callbacks {
-        finish: opt_function(options, "finish")?,
-        close: opt_function(options, "close")?,
-        on_event: opt_function(options, "onEvent")?,
+        finish: r.function("finish"),
+        close: r.function("close"),
+        on_event: r.function("onEvent"),
     };
     let page = web_sys::window().and_then(|w| w.location().href().ok());
     let raw = RawOptions {
-        client_id: opt_string(options, "clientId")?,
-        client_user_id: opt_string(options, "clientUserId")?,
-        connect_url: opt_url(options, "connectUrl", None)?,
-        server_url: opt_url(options, "serverUrl", page.as_deref())?,
-        state: opt_string(options, "state")?,
-        server_headers: headers(options)?,
-        credentials: opt_string(options, "credentials")?,
-        timeout_ms: opt_number(options, "timeoutMs")?,
-        popup_width: opt_number(options, "popupWidth")?,
-        popup_height: opt_number(options, "popupHeight")?,
-        label: opt_string(options, "label")?,
-        locale: opt_string(options, "locale")?,
+        client_id: r.string("clientId"),
+        client_user_id: r.string("clientUserId"),
+        connect_url: r.url("connectUrl", None),
+        server_url: r.url("serverUrl", page.as_deref()),
+        state: r.string("state"),
+        server_headers: r.headers(),
+        credentials: r.string("credentials"),
+        timeout_ms: r.number("timeoutMs"),
+        popup_width: r.number("popupWidth"),
+        popup_height: r.number("popupHeight"),
+        label: r.string("label"),
+        locale: r.string("locale"),
         has_finish: callbacks.finish.is_some(),
     };
+    if let Some(e) = r.error {
+        return Err(e);
+    }
     Ok((validate(raw, callbacks_allowed)?, callbacks))
 }
 

@@ -7,9 +7,11 @@
 //! serialises it.
 
 use crate::error::Error;
+use alloc::{borrow::ToOwned, string::String, vec::Vec};
 
 /// ZivaCare's production Connect page, used when `connectUrl` is not given.
 pub const DEFAULT_CONNECT_URL: &str = "https://connect.zivacare.com/connect";
+const DEFAULT_CONNECT_ORIGIN: &str = "https://connect.zivacare.com";
 /// Ten minutes: the lifetime of a specialToken at ZivaCare.
 pub const DEFAULT_TIMEOUT_MS: u32 = 600_000;
 pub const MAX_TIMEOUT_MS: u32 = 86_400_000;
@@ -152,20 +154,18 @@ fn char_count(s: &str) -> usize {
     s.bytes().filter(|b| b & 0xC0 != 0x80).count()
 }
 
-/// Checks a required, non-empty text option without control characters.
-fn text(field: &str, value: Option<String>, required: bool) -> Result<Option<String>, Error> {
-    match value {
-        None if required => Err(Error::option(field, "is required")),
-        None => Ok(None),
-        Some(v) if v.trim().is_empty() => Err(Error::option(field, "must not be empty")),
-        Some(v) if char_count(&v) > MAX_TEXT => {
-            Err(Error::option(field, "is longer than 512 characters"))
-        }
-        Some(v) if v.chars().any(char::is_control) => {
-            Err(Error::option(field, "must not contain control characters"))
-        }
-        Some(v) => Ok(Some(v)),
-    }
+/// Checks a text option: present if `required`, not blank, at most
+/// [`MAX_TEXT`] characters, without control characters.
+fn check_text(field: &str, value: Option<&str>, required: bool) -> Result<(), Error> {
+    let problem = match value {
+        None if required => "is required",
+        None => return Ok(()),
+        Some(v) if v.trim().is_empty() => "must not be empty",
+        Some(v) if char_count(v) > MAX_TEXT => "is longer than 512 characters",
+        Some(v) if v.chars().any(char::is_control) => "must not contain control characters",
+        Some(_) => return Ok(()),
+    };
+    Err(Error::option(field, problem))
 }
 
 /// The alphabet of specialTokens and states: base64url plus `.` and `~`.
@@ -184,55 +184,41 @@ fn is_loopback(hostname: &str) -> bool {
         || hostname.starts_with("127.")
 }
 
-fn connect_url(parsed: Option<Result<ParsedUrl, String>>) -> Result<ParsedUrl, Error> {
-    const F: &str = "connectUrl";
-    let url = match parsed {
-        None => {
-            return Ok(ParsedUrl {
-                href: DEFAULT_CONNECT_URL.into(),
-                origin: "https://connect.zivacare.com".into(),
-                protocol: "https:".into(),
-                hostname: "connect.zivacare.com".into(),
-                ..ParsedUrl::default()
-            })
+fn check_connect_url(parsed: Option<&Result<ParsedUrl, String>>) -> Result<(), Error> {
+    let problem = match parsed {
+        None => return Ok(()),
+        Some(Err(_)) => "is not a valid absolute URL",
+        Some(Ok(url)) => {
+            let secure =
+                url.protocol == "https:" || (url.protocol == "http:" && is_loopback(&url.hostname));
+            if !secure {
+                "must use https: (plain http: only on localhost or 127.0.0.1)"
+            } else if url.origin.is_empty() || url.origin == "null" || url.origin == "*" {
+                // An opaque origin can never be matched safely: fail closed.
+                "has no usable origin"
+            } else if url.has_credentials {
+                "must not contain a user name or password"
+            } else if url.has_hash {
+                "must not contain a #fragment"
+            } else {
+                return Ok(());
+            }
         }
-        Some(Err(_)) => return Err(Error::option(F, "is not a valid absolute URL")),
-        Some(Ok(u)) => u,
     };
-    let secure =
-        url.protocol == "https:" || (url.protocol == "http:" && is_loopback(&url.hostname));
-    if !secure {
-        return Err(Error::option(
-            F,
-            "must use https: (plain http: only on localhost or 127.0.0.1)",
-        ));
-    }
-    // An opaque origin can never be matched safely: fail closed.
-    if url.origin.is_empty() || url.origin == "null" || url.origin == "*" {
-        return Err(Error::option(F, "has no usable origin"));
-    }
-    if url.has_credentials {
-        return Err(Error::option(F, "must not contain a user name or password"));
-    }
-    if url.has_hash {
-        return Err(Error::option(F, "must not contain a #fragment"));
-    }
-    Ok(url)
+    Err(Error::option("connectUrl", problem))
 }
 
-fn server_url(parsed: Option<Result<ParsedUrl, String>>) -> Result<Option<String>, Error> {
-    const F: &str = "serverUrl";
-    match parsed {
-        None => Ok(None),
-        Some(Err(_)) => Err(Error::option(F, "is not a valid URL")),
+fn check_server_url(parsed: Option<&Result<ParsedUrl, String>>) -> Result<(), Error> {
+    let problem = match parsed {
+        None => return Ok(()),
+        Some(Err(_)) => "is not a valid URL",
         Some(Ok(u)) if u.protocol != "https:" && u.protocol != "http:" => {
-            Err(Error::option(F, "must be an http: or https: URL"))
+            "must be an http: or https: URL"
         }
-        Some(Ok(u)) if u.has_credentials => {
-            Err(Error::option(F, "must not contain a user name or password"))
-        }
-        Some(Ok(u)) => Ok(Some(u.href)),
-    }
+        Some(Ok(u)) if u.has_credentials => "must not contain a user name or password",
+        Some(Ok(_)) => return Ok(()),
+    };
+    Err(Error::option("serverUrl", problem))
 }
 
 /// An HTTP header name: a token of RFC 9110.
@@ -243,110 +229,122 @@ fn is_header_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
-fn headers(list: Vec<(String, String)>) -> Result<Vec<(String, String)>, Error> {
-    const F: &str = "serverHeaders";
-    for (name, value) in &list {
-        if !is_header_name(name) {
-            return Err(Error::option(
-                F,
-                "has a header name that is not a valid token",
-            ));
-        }
-        let lower = name.to_ascii_lowercase();
-        if lower == "content-type" || lower == "x-zivacare-connect" {
-            return Err(Error::option(
-                F,
-                "must not override Content-Type or X-ZivaCare-Connect",
-            ));
-        }
-        if value.chars().any(|c| c == '\r' || c == '\n' || c == '\0') {
-            return Err(Error::option(F, "has a header value with CR, LF or NUL"));
-        }
+fn check_headers(list: &[(String, String)]) -> Result<(), Error> {
+    for (name, value) in list {
+        let problem = if !is_header_name(name) {
+            "has a header name that is not a valid token"
+        } else if name.eq_ignore_ascii_case("content-type")
+            || name.eq_ignore_ascii_case("x-zivacare-connect")
+        {
+            "must not override Content-Type or X-ZivaCare-Connect"
+        } else if value.contains(['\r', '\n', '\0']) {
+            "has a header value with CR, LF or NUL"
+        } else {
+            continue;
+        };
+        return Err(Error::option("serverHeaders", problem));
     }
-    Ok(list)
+    Ok(())
 }
 
 /// A whole number of at least `min` and at most `max`, or the default.
 fn whole(field: &str, value: Option<f64>, min: u32, max: u32, default: u32) -> Result<u32, Error> {
     match value {
         None => Ok(default),
-        Some(v) if v.fract() == 0.0 && v >= f64::from(min) && v <= f64::from(max) => Ok(v as u32),
+        // In range first, so the cast is exact; whole if the cast changed nothing
+        // (`f64::fract` needs std).
+        Some(v) if v >= f64::from(min) && v <= f64::from(max) && f64::from(v as u32) == v => {
+            Ok(v as u32)
+        }
         Some(_) => Err(Error::option(field, "must be a whole number in range")),
     }
 }
 
-/// Checks every option and applies the defaults.
+/// The default label for `locale`, which must be a language tag if given.
+fn locale_label(locale: Option<&str>) -> Result<&'static str, Error> {
+    match locale {
+        None => Ok(DEFAULT_LABEL),
+        Some(l) if is_locale(l) => Ok(label_for(l)),
+        Some(_) => Err(Error::option(
+            "locale",
+            "must be a language tag such as \"es\" or \"fr-CA\"",
+        )),
+    }
+}
+
+fn credentials(value: Option<&str>) -> Result<Credentials, Error> {
+    match value {
+        None | Some("same-origin") => Ok(Credentials::SameOrigin),
+        Some("omit") => Ok(Credentials::Omit),
+        Some("include") => Ok(Credentials::Include),
+        Some(_) => Err(Error::option(
+            "credentials",
+            "must be \"omit\", \"same-origin\" or \"include\"",
+        )),
+    }
+}
+
+/// Checks every option and applies the defaults. Everything is checked by
+/// reference first and moved into the [`Config`] only once all is well (one
+/// exit path for errors keeps the Wasm small).
 pub fn validate(raw: RawOptions, finish_required: bool) -> Result<Config, Error> {
-    let client_id = text("clientId", raw.client_id, true)?.unwrap_or_default();
-    let client_user_id = text("clientUserId", raw.client_user_id, true)?.unwrap_or_default();
+    check_text("clientId", raw.client_id.as_deref(), true)?;
+    check_text("clientUserId", raw.client_user_id.as_deref(), true)?;
     if finish_required && !raw.has_finish {
         return Err(Error::option(
             "finish",
             "is required: a function(err, response)",
         ));
     }
-    let connect = connect_url(raw.connect_url)?;
-    let server_url = server_url(raw.server_url)?;
-    let state = match raw.state {
-        Some(s) if !is_token_text(&s) => {
-            return Err(Error::option(
-                "state",
-                "must be 1 to 512 characters of A-Z a-z 0-9 - _ . ~",
-            ))
-        }
-        s => s,
-    };
-    let default_label = match raw.locale.as_deref() {
-        None => DEFAULT_LABEL,
-        Some(l) if is_locale(l) => label_for(l),
-        Some(_) => {
-            return Err(Error::option(
-                "locale",
-                "must be a language tag such as \"es\" or \"fr-CA\"",
-            ))
-        }
-    };
-    let credentials = match raw.credentials.as_deref() {
-        None | Some("same-origin") => Credentials::SameOrigin,
-        Some("omit") => Credentials::Omit,
-        Some("include") => Credentials::Include,
-        Some(_) => {
-            return Err(Error::option(
-                "credentials",
-                "must be \"omit\", \"same-origin\" or \"include\"",
-            ))
-        }
+    check_connect_url(raw.connect_url.as_ref())?;
+    check_server_url(raw.server_url.as_ref())?;
+    if raw.state.as_deref().is_some_and(|s| !is_token_text(s)) {
+        return Err(Error::option(
+            "state",
+            "must be 1 to 512 characters of A-Z a-z 0-9 - _ . ~",
+        ));
+    }
+    let default_label = locale_label(raw.locale.as_deref())?;
+    let credentials = credentials(raw.credentials.as_deref())?;
+    check_headers(&raw.server_headers)?;
+    let timeout_ms = whole(
+        "timeoutMs",
+        raw.timeout_ms,
+        1,
+        MAX_TIMEOUT_MS,
+        DEFAULT_TIMEOUT_MS,
+    )?;
+    let popup_width = whole(
+        "popupWidth",
+        raw.popup_width,
+        200,
+        4000,
+        DEFAULT_POPUP_WIDTH,
+    )?;
+    let popup_height = whole(
+        "popupHeight",
+        raw.popup_height,
+        200,
+        4000,
+        DEFAULT_POPUP_HEIGHT,
+    )?;
+    check_text("label", raw.label.as_deref(), false)?;
+    let (connect_url, connect_origin) = match raw.connect_url {
+        Some(Ok(u)) => (u.href, u.origin),
+        _ => (DEFAULT_CONNECT_URL.into(), DEFAULT_CONNECT_ORIGIN.into()),
     };
     Ok(Config {
-        client_id,
-        client_user_id,
-        connect_url: connect.href,
-        connect_origin: connect.origin,
-        server_url,
-        state,
-        server_headers: headers(raw.server_headers)?,
+        client_id: raw.client_id.unwrap_or_default(),
+        client_user_id: raw.client_user_id.unwrap_or_default(),
+        connect_url,
+        connect_origin,
+        server_url: raw.server_url.and_then(Result::ok).map(|u| u.href),
+        state: raw.state,
+        server_headers: raw.server_headers,
         credentials,
-        timeout_ms: whole(
-            "timeoutMs",
-            raw.timeout_ms,
-            1,
-            MAX_TIMEOUT_MS,
-            DEFAULT_TIMEOUT_MS,
-        )?,
-        popup_width: whole(
-            "popupWidth",
-            raw.popup_width,
-            200,
-            4000,
-            DEFAULT_POPUP_WIDTH,
-        )?,
-        popup_height: whole(
-            "popupHeight",
-            raw.popup_height,
-            200,
-            4000,
-            DEFAULT_POPUP_HEIGHT,
-        )?,
-        label: text("label", raw.label, false)?.unwrap_or_else(|| default_label.to_owned()),
+        timeout_ms,
+        popup_width,
+        popup_height,
+        label: raw.label.unwrap_or_else(|| default_label.to_owned()),
     })
 }

@@ -2,6 +2,7 @@
 //! message filter, and the retry policy of the forward. See docs/protocol.md.
 
 use crate::options::{is_token_text, Config};
+use alloc::{borrow::ToOwned, string::String};
 
 pub const MSG_FINISH: &str = "zivacare-connect:finish";
 pub const MSG_CLOSE: &str = "zivacare-connect:close";

@@ -4,7 +4,6 @@
 //! the real ones still run unless a test blocks the popup or answers the fetch.
 #![cfg(target_arch = "wasm32")]
 
-use gloo_timers::future::TimeoutFuture;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 use zivacare_connect::{button, connect, open};
@@ -27,7 +26,9 @@ window.open = (url, ...rest) => {
   return lastPopup;
 };
 // Installed by reset(), not at load: the test harness itself fetches the .wasm.
-const fakeFetch = async (req) => {
+// Takes fetch's arguments as fetch does: a Request, or a URL and options.
+const fakeFetch = async (input, init) => {
+  const req = new Request(input, init);
   fetches.push({ url: req.url, method: req.method, type: req.headers.get("content-type"),
                  marker: req.headers.get("x-zivacare-connect"), csrf: req.headers.get("x-csrf-token"),
                  body: await req.text() });
@@ -122,7 +123,13 @@ fn server() -> JsValue {
 }
 
 async fn settle(ms: u32) {
-    TimeoutFuture::new(ms).await;
+    let wait = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32)
+            .unwrap();
+    });
+    wasm_bindgen_futures::JsFuture::from(wait).await.unwrap();
 }
 
 #[wasm_bindgen_test]
