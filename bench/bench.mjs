@@ -175,7 +175,8 @@ async function memory(browser, url, ours) {
   const ctx = await browser.newContext();
   const page = await ctx.newPage();
   const cdp = await ctx.newCDPSession(page);
-  // Keep a reference to the instance the loader creates, to read its memory.
+  // Keep a reference to the instance the loader creates, to read its memory
+  // (whatever its export is called: the build shortens export names).
   await page.addInitScript(() => {
     for (const name of ["instantiateStreaming", "instantiate"]) {
       const real = WebAssembly[name];
@@ -190,7 +191,7 @@ async function memory(browser, url, ours) {
   await page.waitForFunction(() => performance.getEntriesByName("ready").length > 0);
   await cdp.send("HeapProfiler.collectGarbage");
   const heap = await cdp.send("Runtime.getHeapUsage");
-  const wasm = ours ? await page.evaluate(() => window.__wasmInstance.exports.memory.buffer.byteLength) : 0;
+  const wasm = ours ? await page.evaluate(() => Object.values(window.__wasmInstance.exports).find((e) => e instanceof WebAssembly.Memory).buffer.byteLength) : 0;
   await ctx.close();
   return { jsHeapUsed: heap.usedSize, wasmMemory: wasm };
 }

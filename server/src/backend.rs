@@ -85,6 +85,17 @@ const CLAIM_POLL: Duration = Duration::from_millis(25);
 impl Backend {
     pub async fn open(config: BackendConfig) -> Result<Arc<Backend>, String> {
         let db = Store::open(&config.database, SCHEMA).await?;
+        // A database made before `exchanges` became a two-phase record: its rows
+        // only matter while their specialTokens live (minutes), so start afresh.
+        if db
+            .row("SELECT claimed_at FROM exchanges LIMIT 1", &[])
+            .await
+            .is_err()
+        {
+            db.batch(&format!("DROP TABLE exchanges; {SCHEMA}"))
+                .await
+                .map_err(|e| format!("cannot upgrade the exchanges table: {e}"))?;
+        }
         let http = reqwest::Client::builder()
             .timeout(config.upstream_timeout)
             .redirect(reqwest::redirect::Policy::none())

@@ -199,13 +199,32 @@ impl Store {
                     .get()
                     .await
                     .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
-                client
-                    .batch_execute(schema)
-                    .await
-                    .map_err(|e| format!("cannot create the schema: {}", StoreError::from(e)))?;
                 drop(client);
-                Ok(Store::Postgres(pool))
+                let store = Store::Postgres(pool);
+                store
+                    .batch(schema)
+                    .await
+                    .map_err(|e| format!("cannot create the schema: {e}"))?;
+                Ok(store)
             }
+        }
+    }
+
+    /// Runs `sql`, statements separated by `;`, in one transaction. On
+    /// PostgreSQL, instances starting together take turns (an advisory lock),
+    /// since concurrent `CREATE TABLE IF NOT EXISTS` can collide there.
+    pub async fn batch(&self, sql: &str) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(c) => {
+                Ok(Self::sqlite(c).execute_batch(&format!("BEGIN; {sql}; COMMIT;"))?)
+            }
+            Store::Postgres(pool) => Ok(pool
+                .get()
+                .await?
+                .batch_execute(&format!(
+                    "BEGIN; SELECT pg_advisory_xact_lock(4187301); {sql}; COMMIT;"
+                ))
+                .await?),
         }
     }
 

@@ -537,6 +537,35 @@ async fn t11_two_instances_sharing_a_database_exchange_a_duplicated_token_once()
     assert_eq!(pending, 0);
 }
 
+/// A database made before `exchanges` became a two-phase record (its rows
+/// completed at once, no `claimed_at`) is upgraded at start-up, keeping the
+/// connections.
+#[tokio::test]
+async fn a_database_from_before_the_two_phase_record_is_upgraded() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = zivacare_dev::store::Store::open(
+        &database(dir.path()).await,
+        "CREATE TABLE exchanges (token_hash TEXT PRIMARY KEY, client_user_id TEXT NOT NULL, \
+         ziva_user_code TEXT NOT NULL, exchanged_at BIGINT NOT NULL); \
+         INSERT INTO exchanges VALUES ('h', 'old@example.com', 'u-old', 1)",
+    )
+    .await
+    .unwrap();
+    drop(old);
+    let sandbox_url = serve(sandbox_router(dir.path(), 600)).await;
+    let backend = backend_router(dir.path(), &sandbox_url, SECRET, Duration::from_secs(5)).await;
+    let w = World {
+        sandbox: sandbox_router(dir.path(), 600),
+        sandbox_url,
+        backend,
+        dir,
+    };
+    let token = mint(&w, "ann@example.com", &["fitbit"]).await;
+    let r = send(&w.backend, forward(&token, "ann@example.com")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(stored(&w).await, (1, 1));
+}
+
 /// A claim left by an instance that died between claiming a token and storing
 /// its exchange is taken over once stale, instead of blocking the token forever.
 #[tokio::test]
