@@ -1,11 +1,13 @@
-//! `zivacare-load [EXCHANGES] [CLIENTS] [--crash]`: drives complete token
-//! exchanges (mint at the sandbox, forward to the backend, exchange, store)
-//! through real `zivacare-dev` processes on loopback, then checks the database:
-//! exactly one row per exchange answered 200, and an intact file. With
-//! `--crash`, the backend is killed with SIGKILL halfway and restarted; requests
-//! that fail meanwhile are retried, as the SDK does. Prints throughput and latency.
+//! `zivacare-load [EXCHANGES] [CLIENTS] [--crash] [--instances N]`: drives
+//! complete token exchanges (mint at the sandbox, forward to the backend,
+//! exchange, store) through real `zivacare-dev` processes on loopback, then
+//! checks the database: exactly one row per exchange answered 200, and an intact
+//! file. With `--crash`, a backend is killed with SIGKILL halfway and restarted;
+//! requests that fail meanwhile are retried, as the SDK does. With
+//! `--instances N`, N backends share the database and the clients take turns
+//! between them: with `DATABASE_URL` set, an empty PostgreSQL database (the
+//! default is a temporary SQLite file). Prints throughput and latency.
 
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -13,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+use zivacare_dev::store::{Database, Store};
 
 const ORIGIN_ENV: &str = "ZIVACARE_ALLOWED_ORIGINS";
 
@@ -57,13 +60,17 @@ async fn start(mode: &str, env: &[(&str, String)]) -> Result<Child, String> {
 
 struct Setup {
     sandbox: String,
-    backend: String,
+    /// One URL per backend instance.
+    backends: Vec<String>,
     app_origin: String,
-    backend_env: Vec<(&'static str, String)>,
-    db: PathBuf,
 }
 
-async fn exchange(http: &reqwest::Client, s: &Setup, user: &str) -> Result<Duration, String> {
+async fn exchange(
+    http: &reqwest::Client,
+    s: &Setup,
+    backend: &str,
+    user: &str,
+) -> Result<Duration, String> {
     let mint = http
         .post(format!("{}/connect/finish", s.sandbox))
         .json(&serde_json::json!({ "clientId": "load-client", "clientUserId": user, "origin": s.app_origin, "sources": ["fitbit"] }))
@@ -82,7 +89,7 @@ async fn exchange(http: &reqwest::Client, s: &Setup, user: &str) -> Result<Durat
     // Retried like the SDK: network errors and 5xx, with backoff (the backend is idempotent).
     for attempt in 0..12u32 {
         let sent = http
-            .post(format!("{}/api/zivacare/token", s.backend))
+            .post(format!("{backend}/api/zivacare/token"))
             .header("Origin", &s.app_origin)
             .header("X-ZivaCare-Connect", "1")
             .json(&body)
@@ -101,23 +108,32 @@ async fn exchange(http: &reqwest::Client, s: &Setup, user: &str) -> Result<Durat
     Err(format!("no answer for {user}"))
 }
 
-fn check_db(db: &Path, expected: usize) -> Result<(), String> {
-    let conn = rusqlite::Connection::open(db).map_err(|e| e.to_string())?;
-    let integrity: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .map_err(|e| e.to_string())?;
-    let rows: i64 = conn
-        .query_row("SELECT COUNT(*) FROM connections", [], |r| r.get(0))
-        .map_err(|e| e.to_string())?;
-    let count = |sql: &str| -> Result<i64, String> {
-        conn.query_row(sql, [], |r| r.get(0))
-            .map_err(|e| e.to_string())
+/// Counts what the backends stored; on SQLite also `PRAGMA integrity_check`.
+async fn check_db(database: &Database, expected: usize) -> Result<(), String> {
+    let store = Store::open(database, "").await?;
+    let count = |sql: &'static str| {
+        let store = &store;
+        async move {
+            match store.row(sql, &[]).await.map_err(|e| e.to_string())? {
+                Some(row) => row[0].int().ok_or_else(|| format!("{sql}: not a number")),
+                None => Err(format!("{sql}: no row")),
+            }
+        }
     };
-    let exchanges = count("SELECT COUNT(*) FROM exchanges WHERE ziva_user_code IS NOT NULL")?;
+    let integrity = match database {
+        Database::Sqlite(path) => rusqlite::Connection::open(path)
+            .and_then(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0)))
+            .map_err(|e| e.to_string())?,
+        // PostgreSQL checks its own pages; a commit it acknowledged is durable.
+        Database::Postgres(_) => "ok".to_owned(),
+    };
+    let rows = count("SELECT COUNT(*) FROM connections").await?;
+    let exchanges =
+        count("SELECT COUNT(*) FROM exchanges WHERE ziva_user_code IS NOT NULL").await?;
     // Claims never completed: tokens a killed backend was exchanging.
-    let pending = count("SELECT COUNT(*) FROM exchanges WHERE ziva_user_code IS NULL")?;
+    let pending = count("SELECT COUNT(*) FROM exchanges WHERE ziva_user_code IS NULL").await?;
     println!(
-        "database: integrity_check {integrity}, {rows} connection rows, {exchanges} exchanges, \
+        "database: integrity {integrity}, {rows} connection rows, {exchanges} exchanges, \
          {pending} claims left incomplete"
     );
     if integrity != "ok" || rows as usize != expected || exchanges as usize != expected {
@@ -139,13 +155,28 @@ async fn main() {
 async fn run() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let crash = args.iter().any(|a| a == "--crash");
-    let nums: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let instances: usize = match args.iter().position(|a| a == "--instances") {
+        Some(i) => args
+            .get(i + 1)
+            .and_then(|n| n.parse().ok())
+            .filter(|n| *n >= 1)
+            .ok_or("--instances needs a number of at least 1")?,
+        None => 1,
+    };
+    let nums: Vec<usize> = args
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i == 0 || args[i - 1] != "--instances")
+        .filter_map(|(_, a)| a.parse().ok())
+        .collect();
     let total = nums.first().copied().unwrap_or(10_000);
     let clients = nums.get(1).copied().unwrap_or(50).max(1);
     let dir = std::env::temp_dir().join(format!("zivacare-load-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let (sp, bp) = (free_port(), free_port());
-    let app_origin = format!("http://127.0.0.1:{bp}");
+    let sp = free_port();
+    let ports: Vec<u16> = (0..instances).map(|_| free_port()).collect();
+    // The origin of the app's pages, sent by every client, allowed by every instance.
+    let app_origin = format!("http://127.0.0.1:{}", ports[0]);
     let apps = dir.join("apps.json");
     let secret = "load-secret";
     std::fs::write(
@@ -173,12 +204,20 @@ async fn run() -> Result<(), String> {
     )
     .await?;
     let db = dir.join("backend.db");
-    let setup = Arc::new(Setup {
-        sandbox: format!("http://127.0.0.1:{sp}"),
-        backend: app_origin.clone(),
-        app_origin: app_origin.clone(),
-        backend_env: common(&[
-            ("ZIVACARE_BACKEND_ADDR", format!("127.0.0.1:{bp}")),
+    let database = Database::from_url(std::env::var("DATABASE_URL").ok(), db.clone())?;
+    if let Database::Postgres(_) = database {
+        let store = Store::open(&database, "").await?;
+        if store
+            .row("SELECT 1 FROM connections LIMIT 1", &[])
+            .await
+            .is_ok_and(|r| r.is_some())
+        {
+            return Err("DATABASE_URL must name an empty database: the run counts its rows".into());
+        }
+    }
+    let backend_env = |port: u16| {
+        common(&[
+            ("ZIVACARE_BACKEND_ADDR", format!("127.0.0.1:{port}")),
             ("ZIVACARE_API_URL", format!("http://127.0.0.1:{sp}")),
             ("ZIVACARE_CLIENT_ID", "load-client".to_owned()),
             ("ZIVACARE_CLIENT_SECRET", secret.to_owned()),
@@ -188,12 +227,21 @@ async fn run() -> Result<(), String> {
             ),
             ("ZIVACARE_DB", db.display().to_string()),
             (ORIGIN_ENV, app_origin.clone()),
-        ]),
-        db: db.clone(),
+        ])
+    };
+    let setup = Arc::new(Setup {
+        sandbox: format!("http://127.0.0.1:{sp}"),
+        backends: ports
+            .iter()
+            .map(|p| format!("http://127.0.0.1:{p}"))
+            .collect(),
+        app_origin: app_origin.clone(),
     });
-    let backend = Arc::new(tokio::sync::Mutex::new(Some(
-        start("backend", &setup.backend_env).await?,
-    )));
+    let mut running = Vec::new();
+    for port in &ports {
+        running.push(Some(start("backend", &backend_env(*port)).await?));
+    }
+    let backend = Arc::new(tokio::sync::Mutex::new(running));
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(clients)
         .build()
@@ -202,7 +250,7 @@ async fn run() -> Result<(), String> {
     let done = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..clients {
+    for client in 0..clients {
         let (http, setup, next, done) = (http.clone(), setup.clone(), next.clone(), done.clone());
         tasks.spawn(async move {
             let mut latencies = Vec::new();
@@ -212,7 +260,8 @@ async fn run() -> Result<(), String> {
                 if i >= total {
                     break;
                 }
-                match exchange(&http, &setup, &format!("user-{i}@load.test")).await {
+                let backend = &setup.backends[client % setup.backends.len()];
+                match exchange(&http, &setup, backend, &format!("user-{i}@load.test")).await {
                     Ok(t) => latencies.push(t),
                     Err(e) => errors.push(e),
                 }
@@ -222,12 +271,12 @@ async fn run() -> Result<(), String> {
         });
     }
     if crash {
-        // Kill the backend with SIGKILL halfway through, then bring it back.
+        // Kill the (first) backend with SIGKILL halfway through, then bring it back.
         while done.load(Ordering::Relaxed) < total / 2 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let mut guard = backend.lock().await;
-        if let Some(mut child) = guard.take() {
+        if let Some(mut child) = guard[0].take() {
             let _ = child.start_kill();
             let _ = child.wait().await;
         }
@@ -235,7 +284,7 @@ async fn run() -> Result<(), String> {
             "backend killed with SIGKILL after {} exchanges; restarting",
             done.load(Ordering::Relaxed)
         );
-        *guard = Some(start("backend", &setup.backend_env).await?);
+        guard[0] = Some(start("backend", &backend_env(ports[0])).await?);
     }
     let mut latencies = Vec::new();
     let mut errors = Vec::new();
@@ -264,8 +313,8 @@ async fn run() -> Result<(), String> {
     for e in errors.iter().take(5) {
         println!("  error: {e}");
     }
-    drop(backend.lock().await.take());
-    let checked = check_db(&setup.db, latencies.len());
+    backend.lock().await.clear();
+    let checked = check_db(&database, latencies.len()).await;
     let _ = std::fs::remove_dir_all(&dir);
     checked?;
     // A kill between ZivaCare's one-time exchange and the local commit loses that
