@@ -63,9 +63,11 @@ export function createZivaConnect(loadModule) {
     else console.error(err);
   }
 
-  function open(options) {
+  // Runs a flow; `onEnd` (optional) is called when it ends or cannot start,
+  // before its outcome reaches the page.
+  function launch(options, onEnd) {
     needBrowser();
-    if (mod) return mod.open(options);
+    if (mod) return mod.__openIn(options, null, onEnd);
     var popup = blankPopup(options);
     var handle = null;
     var cancelled = false;
@@ -73,12 +75,14 @@ export function createZivaConnect(loadModule) {
       function (m) {
         if (cancelled) return;
         try {
-          handle = popup ? m.__openIn(options, popup) : m.open(options);
+          handle = m.__openIn(options, popup, onEnd);
         } catch (err) {
+          if (onEnd) onEnd();
           fail(options, popup, err); // invalid options, found once the module could check them
         }
       },
       function (err) {
+        if (onEnd) onEnd();
         fail(options, popup, loadError(err));
       }
     );
@@ -92,6 +96,10 @@ export function createZivaConnect(loadModule) {
         return cancelled || (handle ? handle.closed : false);
       },
     };
+  }
+
+  function open(options) {
+    return launch(options, null);
   }
 
   function connect(options) {
@@ -109,8 +117,9 @@ export function createZivaConnect(loadModule) {
     );
   }
 
-  // The same labels as LABELS in src/options.rs (a browser test checks they agree),
-  // for buttons rendered before the module has loaded.
+  // The button's label by language; other languages get English. (The module
+  // checks the `label` and `locale` options; the button is drawn here, so that it
+  // is there and clickable before the module has loaded.)
   var LABELS = { en: "Connect Health Data", es: "Conectar datos de salud", fr: "Connecter mes données de santé", de: "Gesundheitsdaten verbinden" };
 
   function labelOf(options) {
@@ -119,69 +128,84 @@ export function createZivaConnect(loadModule) {
     return LABELS[lang] || LABELS.en;
   }
 
+  function targetError(problem) {
+    var e = new Error("target " + problem);
+    e.name = "ZivaConnectError";
+    e.code = "invalid_options";
+    e.field = "target";
+    return e;
+  }
+
   function resolve(target) {
-    var el = typeof target === "string" ? document.querySelector(target) : target;
-    if (!el || typeof el.appendChild !== "function") {
-      var e = new Error("target must be a CSS selector or an Element that exists");
-      e.name = "ZivaConnectError";
-      e.code = "invalid_options";
-      e.field = "target";
-      throw e;
+    var el = target;
+    if (typeof target === "string") {
+      try {
+        el = document.querySelector(target);
+      } catch (err) {
+        throw targetError("is not a valid CSS selector");
+      }
+      if (!el) throw targetError("matches no element");
     }
+    if (!el || typeof el.appendChild !== "function") throw targetError("must be a CSS selector or an Element");
     return el;
   }
 
+  // A <button> whose click runs open(): busy (disabled, aria-busy) while its
+  // flow is open, so a double click opens one popup. Before the module has
+  // loaded, a click still opens the popup inside the click (see open()).
   function button(target, options) {
     needBrowser();
-    if (mod) return mod.button(target, options);
-    // Render the button now: a click before the module is ready opens the popup
-    // inside that click; the module takes the button over once loaded.
+    if (mod) mod.__check(options); // invalid options throw here, at once
     var el = document.createElement("button");
     el.type = "button";
     el.className = "zivacare-connect-button";
     el.setAttribute("part", "button");
     el.textContent = labelOf(options);
     resolve(target).appendChild(el);
-    var clicked = false;
-    var popup = null;
     var handle = null;
     var destroyed = false;
-    function early() {
-      if (clicked) return;
-      clicked = true;
-      popup = blankPopup(options);
-      el.disabled = true;
-      el.setAttribute("aria-busy", "true");
+
+    function busy(on) {
+      el.disabled = on;
+      if (on) el.setAttribute("aria-busy", "true");
+      else el.removeAttribute("aria-busy");
     }
-    el.addEventListener("click", early);
-    load().then(
-      function (m) {
-        el.removeEventListener("click", early);
-        if (destroyed) return;
-        try {
-          handle = m.__adoptButton(el, options, clicked, popup);
-        } catch (err) {
-          el.remove();
-          fail(options, popup, err);
-        }
-      },
-      function (err) {
-        if (popup) popup.close();
-        el.disabled = false;
-        el.removeAttribute("aria-busy");
-        if (clicked && options && typeof options.finish === "function") options.finish(loadError(err));
+    function ended() {
+      handle = null;
+      busy(false);
+    }
+    function click() {
+      if (handle || destroyed) return;
+      busy(true);
+      try {
+        var h = launch(options, ended);
+        if (el.disabled) handle = h; // unless it ended at once (a blocked popup)
+      } catch (err) {
+        busy(false); // options changed since button() checked them
+        fail(options, null, err);
       }
-    );
+    }
+    el.addEventListener("click", click);
+    if (!mod) {
+      // Options are checked once the module is there; a flow a click started
+      // meanwhile reports its own failure through finish.
+      load().then(function (m) {
+        try {
+          m.__check(options);
+        } catch (err) {
+          if (destroyed) return;
+          destroyed = true;
+          el.remove();
+          if (!handle) fail(options, null, err);
+        }
+      }, function () {});
+    }
     return {
       destroy: function () {
         destroyed = true;
-        el.removeEventListener("click", early);
-        if (handle) handle.destroy();
-        else {
-          el.remove();
-          if (popup) popup.close();
-        }
-        handle = null;
+        el.removeEventListener("click", click);
+        el.remove();
+        if (handle) handle.close();
       },
     };
   }

@@ -136,22 +136,11 @@ fn features(window: &Window, config: &Config) -> String {
     crate::protocol::popup_features(w, h, left as i32, top as i32)
 }
 
-/// Starts a flow: opens the popup synchronously (or navigates `popup`, one the
-/// loader opened inside the click), then listens. Never awaits before `window.open`.
-/// `on_end` runs when the flow ends, before the outcome is delivered.
-pub fn start(
-    config: Config,
-    sink: Sink,
-    popup: Option<Window>,
-    on_end: Option<Box<dyn FnOnce()>>,
-) -> Option<Rc<Flow>> {
-    let Some(window) = web_sys::window() else {
-        sink.deliver(Outcome::Failed(Error::new(
-            Code::PopupBlocked,
-            "No window to open a popup from",
-        )));
-        return None;
-    };
+/// Opens the popup (or navigates `popup`, one the loader opened inside the
+/// click) on the Connect page with a fresh state: the window, the popup, the state.
+fn open_popup(config: &Config, popup: Option<Window>) -> Result<(Window, Window, String), Error> {
+    let window = web_sys::window()
+        .ok_or_else(|| Error::new(Code::PopupBlocked, "No window to open a popup from"))?;
     if let Some(active) = ACTIVE.with(|a| a.borrow().clone()) {
         if let Some(p) = &active.guards.borrow().popup {
             let _ = p.focus();
@@ -159,42 +148,55 @@ pub fn start(
         if let Some(p) = popup {
             let _ = p.close();
         }
-        sink.deliver(Outcome::Failed(Error::new(
+        return Err(Error::new(
             Code::Busy,
             "A ZivaCare Connect window is already open on this page",
-        )));
-        return None;
+        ));
     }
-    let state = match config
-        .state
-        .clone()
-        .map_or_else(|| random_state(&window), Ok)
-    {
-        Ok(s) => s,
-        Err(e) => {
-            sink.deliver(Outcome::Failed(e));
-            return None;
-        }
+    let state = match &config.state {
+        Some(s) => s.clone(),
+        None => random_state(&window)?,
     };
     let origin = window.location().origin().unwrap_or_default();
-    let url = popup_url(&config, &origin, &state);
+    let url = popup_url(config, &origin, &state);
     let popup = match popup {
         Some(p) => p.location().set_href(&url).ok().map(|_| p),
         None => window
             .open_with_url_and_target_and_features(
                 &url,
                 "zivacare-connect",
-                &features(&window, &config),
+                &features(&window, config),
             )
             .ok()
             .flatten(),
     };
-    let Some(popup) = popup else {
-        sink.deliver(Outcome::Failed(Error::new(
+    let popup = popup.ok_or_else(|| {
+        Error::new(
             Code::PopupBlocked,
             "The browser blocked the ZivaCare Connect popup; start it from a click",
-        )));
-        return None;
+        )
+    })?;
+    Ok((window, popup, state))
+}
+
+/// Starts a flow: opens the popup synchronously, then listens. Never awaits
+/// before `window.open`. `on_end` runs when the flow ends (also when it cannot
+/// start), before the outcome is delivered.
+pub fn start(
+    config: Config,
+    sink: Sink,
+    popup: Option<Window>,
+    on_end: Option<Box<dyn FnOnce()>>,
+) -> Option<Rc<Flow>> {
+    let (window, popup, state) = match open_popup(&config, popup) {
+        Ok(opened) => opened,
+        Err(e) => {
+            if let Some(f) = on_end {
+                f();
+            }
+            sink.deliver(Outcome::Failed(e));
+            return None;
+        }
     };
     let flow = Rc::new(Flow {
         config,

@@ -19,8 +19,6 @@ pub mod protocol;
 #[cfg(target_arch = "wasm32")]
 mod api;
 #[cfg(target_arch = "wasm32")]
-mod button;
-#[cfg(target_arch = "wasm32")]
 mod flow;
 #[cfg(target_arch = "wasm32")]
 mod forward;

@@ -7,7 +7,7 @@
 //! serialises it.
 
 use crate::error::Error;
-use alloc::{borrow::ToOwned, string::String, vec::Vec};
+use alloc::{string::String, vec::Vec};
 
 /// ZivaCare's production Connect page, used when `connectUrl` is not given.
 pub const DEFAULT_CONNECT_URL: &str = "https://connect.zivacare.com/connect";
@@ -17,26 +17,6 @@ pub const DEFAULT_TIMEOUT_MS: u32 = 600_000;
 pub const MAX_TIMEOUT_MS: u32 = 86_400_000;
 pub const DEFAULT_POPUP_WIDTH: u32 = 500;
 pub const DEFAULT_POPUP_HEIGHT: u32 = 720;
-pub const DEFAULT_LABEL: &str = "Connect Health Data";
-
-/// The button's label by language; other languages get English. The loader
-/// (js/core.js) keeps the same table for buttons rendered before the module loads.
-pub const LABELS: &[(&str, &str)] = &[
-    ("en", DEFAULT_LABEL),
-    ("es", "Conectar datos de salud"),
-    ("fr", "Connecter mes données de santé"),
-    ("de", "Gesundheitsdaten verbinden"),
-];
-
-/// The label for a BCP 47 language tag such as `es` or `fr-CA`.
-pub fn label_for(locale: &str) -> &'static str {
-    let lang = locale.split(['-', '_']).next().unwrap_or("");
-    LABELS
-        .iter()
-        .find(|(l, _)| l.eq_ignore_ascii_case(lang))
-        .map_or(DEFAULT_LABEL, |(_, label)| label)
-}
-
 /// A language tag: letters, digits and hyphens, starting with 2 or 3 letters.
 fn is_locale(s: &str) -> bool {
     let mut parts = s.split('-');
@@ -145,7 +125,6 @@ pub struct Config {
     pub timeout_ms: u32,
     pub popup_width: u32,
     pub popup_height: u32,
-    pub label: String,
 }
 
 /// The number of characters (code points) in `s`: every byte that does not
@@ -260,15 +239,14 @@ fn whole(field: &str, value: Option<f64>, min: u32, max: u32, default: u32) -> R
     }
 }
 
-/// The default label for `locale`, which must be a language tag if given.
-fn locale_label(locale: Option<&str>) -> Result<&'static str, Error> {
+/// `locale`, if given, must be a language tag (it picks the button's label).
+fn check_locale(locale: Option<&str>) -> Result<(), Error> {
     match locale {
-        None => Ok(DEFAULT_LABEL),
-        Some(l) if is_locale(l) => Ok(label_for(l)),
-        Some(_) => Err(Error::option(
+        Some(l) if !is_locale(l) => Err(Error::option(
             "locale",
             "must be a language tag such as \"es\" or \"fr-CA\"",
         )),
+        _ => Ok(()),
     }
 }
 
@@ -304,7 +282,7 @@ pub fn validate(raw: RawOptions, finish_required: bool) -> Result<Config, Error>
             "must be 1 to 512 characters of A-Z a-z 0-9 - _ . ~",
         ));
     }
-    let default_label = locale_label(raw.locale.as_deref())?;
+    check_locale(raw.locale.as_deref())?;
     let credentials = credentials(raw.credentials.as_deref())?;
     check_headers(&raw.server_headers)?;
     let timeout_ms = whole(
@@ -345,6 +323,5 @@ pub fn validate(raw: RawOptions, finish_required: bool) -> Result<Config, Error>
         timeout_ms,
         popup_width,
         popup_height,
-        label: raw.label.unwrap_or_else(|| default_label.to_owned()),
     })
 }

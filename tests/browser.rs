@@ -1,12 +1,12 @@
 //! The DOM parts in headless Chromium (`wasm-pack test --headless --chrome`):
-//! the button, the message filter with real `MessageEvent`s, popup blocking and
+//! the flow: the message filter with real `MessageEvent`s, popup blocking and
 //! the forward. `window.open` and `window.fetch` are wrapped to observe calls;
 //! the real ones still run unless a test blocks the popup or answers the fetch.
 #![cfg(target_arch = "wasm32")]
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
-use zivacare_connect::{button, connect, open};
+use zivacare_connect::{connect, open};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -39,7 +39,6 @@ const fakeFetch = async (input, init) => {
 export function reset() {
   window.fetch = fakeFetch;
   log = []; fetches = []; opened = []; replies = []; blockPopups = false;
-  for (const el of document.querySelectorAll(".zivacare-connect-button")) el.remove();
 }
 export function block_popups() { blockPopups = true; }
 export function reply_with(statuses) { replies = Array.from(statuses); }
@@ -73,9 +72,6 @@ export function post(data, origin, source) {
   window.dispatchEvent(new MessageEvent("message", { data, origin: origin || CONNECT, source }));
 }
 export function current_popup() { return lastPopup; }
-export function the_button() { return document.querySelector("button.zivacare-connect-button"); }
-export function click(el) { el.click(); }
-export function body() { return document.body; }
 export function finish_msg(state, token) { return { type: "zivacare-connect:finish", state, specialToken: token }; }
 export function proto_msg(state) {
   return JSON.parse('{"__proto__": {"type": "zivacare-connect:finish", "specialToken": "tok_SENTINEL_proto"}, "state": "' + state + '"}');
@@ -101,9 +97,6 @@ extern "C" {
     fn popup_state() -> String;
     fn popup_url() -> String;
     fn post(data: JsValue, origin: Option<String>, source: JsValue);
-    fn the_button() -> Option<web_sys::HtmlButtonElement>;
-    fn click(el: &web_sys::HtmlElement);
-    fn body() -> web_sys::HtmlElement;
     fn finish_msg(state: &str, token: &str) -> JsValue;
     fn proto_msg(state: &str) -> JsValue;
     fn session_has(text: &str) -> bool;
@@ -133,92 +126,17 @@ async fn settle(ms: u32) {
 }
 
 #[wasm_bindgen_test]
-fn button_renders_as_an_accessible_button() {
+fn invalid_options_are_real_errors_naming_the_option() {
     reset();
-    let handle = button(&"body".into(), &options(JsValue::UNDEFINED)).unwrap();
-    let b = the_button().expect("a button in the page");
-    assert_eq!(b.type_(), "button");
-    assert_eq!(b.text_content().as_deref(), Some("Connect Health Data"));
-    assert!(!b.disabled());
-    assert_eq!(b.get_attribute("aria-busy"), None);
-    handle.destroy();
-    assert!(the_button().is_none());
-    handle.destroy(); // safe twice
-}
-
-#[wasm_bindgen_test]
-fn button_label_and_bad_target_are_reported() {
-    reset();
-    let handle = button(
-        &body().into(),
-        &options(extra(&[("label", "Conectar".into())])),
-    )
-    .unwrap();
-    assert_eq!(
-        the_button().unwrap().text_content().as_deref(),
-        Some("Conectar")
-    );
-    handle.destroy();
-    let err = button(&"#nowhere".into(), &options(JsValue::UNDEFINED))
-        .err()
-        .expect("error");
-    assert_eq!(
-        js_sys::Reflect::get(&err, &"code".into()).unwrap(),
-        "invalid_options"
-    );
-    assert_eq!(
-        js_sys::Reflect::get(&err, &"field".into()).unwrap(),
-        "target"
-    );
-    assert!(err.is_instance_of::<js_sys::Error>());
     let err = open(&options(extra(&[("clientId", 42.into())])))
         .err()
         .expect("error");
-    assert_eq!(
-        js_sys::Reflect::get(&err, &"field".into()).unwrap(),
-        "clientId"
-    );
-}
-
-#[wasm_bindgen_test]
-async fn t05_button_is_busy_while_its_flow_is_open_and_a_double_click_opens_one_popup() {
-    reset();
-    let handle = button(&"body".into(), &options(JsValue::UNDEFINED)).unwrap();
-    let b = the_button().unwrap();
-    click(&b);
-    click(&b);
-    assert_eq!(open_count(), 1);
-    assert!(b.disabled());
-    assert_eq!(b.get_attribute("aria-busy").as_deref(), Some("true"));
-    post(finish_msg(&popup_state(), TOKEN), None, current_popup());
-    assert_eq!(log_text(), ["finish:ok:", TOKEN].concat());
-    assert!(!b.disabled());
-    assert_eq!(b.get_attribute("aria-busy"), None);
-    handle.destroy();
-}
-
-#[wasm_bindgen_test]
-async fn destroy_mid_flow_closes_the_popup_and_leaves_no_listener() {
-    reset();
-    let handle = button(&"body".into(), &options(JsValue::UNDEFINED)).unwrap();
-    let b = the_button().unwrap();
-    click(&b);
-    let popup = current_popup();
-    let state = popup_state();
-    handle.destroy();
-    assert!(the_button().is_none());
-    settle(50).await;
-    assert_eq!(
-        js_sys::Reflect::get(&popup, &"closed".into()).unwrap(),
-        true
-    );
-    assert_eq!(log_text(), "close");
-    // The message listener is gone: a valid message now reaches nobody.
-    post(finish_msg(&state, TOKEN), None, popup);
-    // The click listener is gone: clicking the detached button opens nothing.
-    click(&b);
-    assert_eq!(open_count(), 1);
-    assert_eq!(log_text(), "close");
+    assert!(err.is_instance_of::<js_sys::Error>());
+    let get = |k: &str| js_sys::Reflect::get(&err, &k.into()).unwrap();
+    assert_eq!(get("code"), "invalid_options");
+    assert_eq!(get("field"), "clientId");
+    assert_eq!(get("name"), "ZivaConnectError");
+    assert_eq!(open_count(), 0, "nothing opened");
 }
 
 #[wasm_bindgen_test]

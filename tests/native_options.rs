@@ -41,7 +41,6 @@ fn minimal_options_get_documented_defaults() {
     assert_eq!(c.state, None);
     assert_eq!(c.credentials, Credentials::SameOrigin);
     assert_eq!(c.timeout_ms, 600_000);
-    assert_eq!(c.label, "Connect Health Data");
     assert_eq!((c.popup_width, c.popup_height), (500, 720));
 }
 
@@ -173,21 +172,16 @@ fn unknown_keys_are_reported_not_dropped() {
 }
 
 #[test]
-fn locale_picks_the_label_and_an_explicit_label_wins() {
-    for (locale, label) in [
-        ("en", "Connect Health Data"),
-        ("es", "Conectar datos de salud"),
-        ("es-MX", "Conectar datos de salud"),
-        ("FR-ca", "Connecter mes données de santé"),
-        ("de", "Gesundheitsdaten verbinden"),
-        ("it", "Connect Health Data"),
-    ] {
+fn locale_must_be_a_language_tag() {
+    for locale in ["en", "es", "es-MX", "FR-ca", "de", "it", "zh-Hant-TW"] {
         let mut raw = base();
         raw.locale = Some(locale.into());
-        assert_eq!(validate(raw, true).unwrap().label, label, "{locale}");
+        assert!(validate(raw, true).is_ok(), "{locale}");
     }
-    let mut raw = base();
-    raw.locale = Some("de".into());
-    raw.label = Some("Verbinden".into());
-    assert_eq!(validate(raw, true).unwrap().label, "Verbinden");
+    for locale in ["", "e", "english", "es_MX", "1a", "es--MX", "es-MX!"] {
+        let mut raw = base();
+        raw.locale = Some(locale.into());
+        let err = validate(raw, true).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("locale"), "{locale}");
+    }
 }

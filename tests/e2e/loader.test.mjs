@@ -152,22 +152,26 @@ test("the custom element reports through DOM events and removing it mid-flow clo
   await ctx.close();
 });
 
-test("locale labels agree before and after the module has loaded", async () => {
+test("locale labels are the same before and after the module has loaded", async () => {
   const ctx = await stack.browser.newContext();
   const { page } = await pageWith(ctx, `${script}<div id="c"></div>`, { wasmDelayMs: 800 });
   const locales = ["en", "es", "fr-CA", "de", "it"];
   const labels = () => page.evaluate(() => [...document.querySelectorAll("#c button")].map((b) => b.textContent));
-  await page.evaluate(({ locales, connectUrl }) => {
+  const render = () => page.evaluate(({ locales, connectUrl }) => {
     for (const locale of locales) {
       ZivaConnect.button("#c", { clientId: "demo-client", clientUserId: "l@example.com", connectUrl, locale, finish() {} });
     }
   }, { locales, connectUrl: `${stack.sandboxUrl}/connect` });
+  await render();
   const before = await labels();
   await page.evaluate(() => ZivaConnect.ready);
+  const kept = await labels();
+  await render(); // and buttons made once the module is there
   const after = await labels();
   const expected = ["Connect Health Data", "Conectar datos de salud", "Connecter mes données de santé", "Gesundheitsdaten verbinden", "Connect Health Data"];
   assert.deepEqual(before, expected);
-  assert.deepEqual(after, expected);
+  assert.deepEqual(kept, expected);
+  assert.deepEqual(after, [...expected, ...expected]);
   await ctx.close();
 });
 
@@ -244,5 +248,110 @@ test("invalid options given before the module is ready reach finish, and the bla
   await popup.waitForEvent("close");
   await page.waitForFunction(() => window.results.length === 1);
   assert.deepEqual(await page.evaluate(() => window.results), ["invalid_options:clientUserId"]);
+  await ctx.close();
+});
+
+// The button itself, once the module has loaded.
+const buttonOptions = (connectUrl, user, extra) => ({
+  clientId: "demo-client", clientUserId: user, connectUrl, serverUrl: "/api/zivacare/token",
+  finish: (err, res) => window.results.push(err ? "error:" + err.code : "ok:" + res.serverResponse.connected),
+  close: () => window.results.push("close"),
+  ...extra,
+});
+
+test("button() renders an accessible button; bad targets and options are clear errors; destroy removes it", async () => {
+  const ctx = await stack.browser.newContext();
+  const { page, errors } = await pageWith(ctx, `${script}<div id="c"></div>`);
+  await page.evaluate(() => ZivaConnect.ready);
+  const connectUrl = `${stack.sandboxUrl}/connect`;
+  const b = page.getByRole("button", { name: "Connect Health Data" });
+  await page.evaluate((connectUrl) => {
+    window.results = [];
+    window.handle = ZivaConnect.button("#c", { clientId: "demo-client", clientUserId: "a@example.com", connectUrl, finish() {} });
+  }, connectUrl);
+  assert.equal(await b.count(), 1);
+  assert.equal(await b.getAttribute("type"), "button");
+  assert.equal(await b.isEnabled(), true);
+  assert.equal(await b.getAttribute("aria-busy"), null);
+  await page.evaluate(() => { window.handle.destroy(); window.handle.destroy(); });
+  assert.equal(await page.locator("button").count(), 0, "gone, and destroy twice is safe");
+  await page.evaluate((connectUrl) => {
+    ZivaConnect.button(document.getElementById("c"), { clientId: "demo-client", clientUserId: "a@example.com", connectUrl, label: "Conectar", finish() {} });
+  }, connectUrl);
+  assert.equal(await page.getByRole("button", { name: "Conectar" }).count(), 1);
+  const failures = await page.evaluate((connectUrl) => {
+    const opts = { clientId: "demo-client", clientUserId: "a@example.com", connectUrl, finish() {} };
+    const attempt = (target, o) => {
+      try { ZivaConnect.button(target, o); return "no error"; } catch (e) {
+        return [e instanceof Error, e.name, e.code, e.field].join(" ");
+      }
+    };
+    return [attempt("#nowhere", opts), attempt("##", opts), attempt(42, opts), attempt("#c", { ...opts, clientId: 42 })];
+  }, connectUrl);
+  assert.deepEqual(failures, [
+    "true ZivaConnectError invalid_options target",
+    "true ZivaConnectError invalid_options target",
+    "true ZivaConnectError invalid_options target",
+    "true ZivaConnectError invalid_options clientId",
+  ]);
+  assert.equal(await page.locator("button").count(), 1, "no button for a call that threw");
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+test("t05: the button is busy while its flow is open: a double click opens one popup; usable again after finish", async () => {
+  const ctx = await stack.browser.newContext();
+  const user = "busy@example.com";
+  const { page } = await pageWith(ctx, `${script}<div id="c"></div>`);
+  await page.evaluate(() => ZivaConnect.ready);
+  await page.evaluate(({ connectUrl, user, opts }) => {
+    window.results = [];
+    ZivaConnect.button("#c", eval(`(${opts})`)(connectUrl, user));
+  }, { connectUrl: `${stack.sandboxUrl}/connect`, user, opts: buttonOptions.toString() });
+  const popups = [];
+  ctx.on("page", (p) => popups.push(p));
+  const b = page.getByRole("button", { name: "Connect Health Data" });
+  await b.dblclick();
+  await page.waitForTimeout(300);
+  assert.equal(popups.length, 1, "one popup for a double click");
+  assert.equal(await b.isDisabled(), true);
+  assert.equal(await b.getAttribute("aria-busy"), "true");
+  await finishIn(popups[0]);
+  await page.waitForFunction(() => window.results.length === 1);
+  assert.deepEqual(await page.evaluate(() => window.results), ["ok:true"]);
+  assert.equal(await b.isEnabled(), true);
+  assert.equal(await b.getAttribute("aria-busy"), null);
+  assert.equal(rows(stack.db, "connections").filter((r) => r.client_user_id === user).length, 1);
+  await ctx.close();
+});
+
+test("destroying a button mid-flow closes the popup, calls close, and frees the page for the next flow", async () => {
+  const ctx = await stack.browser.newContext();
+  const { page } = await pageWith(ctx, `${script}<div id="c"></div>`);
+  await page.evaluate(() => ZivaConnect.ready);
+  await page.evaluate(({ connectUrl, opts }) => {
+    window.results = [];
+    window.handle = ZivaConnect.button("#c", eval(`(${opts})`)(connectUrl, "gone@example.com"));
+  }, { connectUrl: `${stack.sandboxUrl}/connect`, opts: buttonOptions.toString() });
+  const [popup] = await Promise.all([
+    page.waitForEvent("popup"),
+    page.getByRole("button", { name: "Connect Health Data" }).click(),
+  ]);
+  await popup.waitForURL(/\/connect\?/, { timeout: 10000 });
+  const closed = popup.waitForEvent("close");
+  await page.evaluate(() => window.handle.destroy());
+  await closed;
+  assert.deepEqual(await page.evaluate(() => window.results), ["close"]);
+  assert.equal(await page.locator("button").count(), 0);
+  // No flow is left open: the next one is not "busy".
+  await page.evaluate(({ connectUrl, opts }) => {
+    const b = document.createElement("button");
+    b.textContent = "again";
+    b.onclick = () => ZivaConnect.open(eval(`(${opts})`)(connectUrl, "gone@example.com"));
+    document.body.append(b);
+  }, { connectUrl: `${stack.sandboxUrl}/connect`, opts: buttonOptions.toString() });
+  const [again] = await Promise.all([page.waitForEvent("popup"), page.click("text=again")]);
+  await again.waitForURL(/\/connect\?/, { timeout: 10000 });
+  assert.deepEqual(await page.evaluate(() => window.results), ["close"], "no busy error");
   await ctx.close();
 });
