@@ -9,12 +9,12 @@ use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
 
 use js_sys::Function;
-use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{AbortController, MessageEvent, Window};
+use wasm_bindgen::JsValue;
+use web_sys::{AbortController, Event, Window};
 
 use crate::error::{Code, Error};
 use crate::forward;
-use crate::js::{object, read_data, report, to_js_error, Callbacks};
+use crate::js::{get, object, read_data, report, set, text, to_js_error, Callbacks};
 use crate::options::Config;
 use crate::protocol::{check, popup_url, Incoming, Verdict};
 use crate::web::{Global, Listener, Timer};
@@ -129,10 +129,10 @@ fn random_state(window: &Window) -> Result<String, Error> {
 
 /// `window.open` features that centre the popup over the page.
 fn features(window: &Window, config: &Config) -> String {
-    let num = |v: Result<JsValue, JsValue>| v.ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
+    let num = |key| get(window, key).as_f64().unwrap_or(0.0);
     let (w, h) = (config.popup_width, config.popup_height);
-    let left = num(window.screen_x()) + ((num(window.outer_width()) - f64::from(w)) / 2.0).max(0.0);
-    let top = num(window.screen_y()) + ((num(window.outer_height()) - f64::from(h)) / 2.0).max(0.0);
+    let left = num("screenX") + ((num("outerWidth") - f64::from(w)) / 2.0).max(0.0);
+    let top = num("screenY") + ((num("outerHeight") - f64::from(h)) / 2.0).max(0.0);
     crate::protocol::popup_features(w, h, left as i32, top as i32)
 }
 
@@ -157,10 +157,13 @@ fn open_popup(config: &Config, popup: Option<Window>) -> Result<(Window, Window,
         Some(s) => s.clone(),
         None => random_state(&window)?,
     };
-    let origin = window.location().origin().unwrap_or_default();
+    let origin = text(&get(&window, "location"), "origin");
     let url = popup_url(config, &origin, &state);
     let popup = match popup {
-        Some(p) => p.location().set_href(&url).ok().map(|_| p),
+        Some(p) => {
+            set(&get(&p, "location"), "href", &url.as_str().into());
+            Some(p)
+        }
         None => window
             .open_with_url_and_target_and_features(
                 &url,
@@ -214,7 +217,7 @@ pub fn start(
         g.on_end.extend(on_end);
         let weak = Rc::downgrade(&flow);
         g.message = Some(Listener::new(&window, "message", move |event| {
-            if let (Some(flow), Some(event)) = (weak.upgrade(), event.dyn_ref::<MessageEvent>()) {
+            if let Some(flow) = weak.upgrade() {
                 flow.on_message(event);
             }
         }));
@@ -243,25 +246,26 @@ impl Flow {
         self.sink.callbacks().event(name, details);
     }
 
-    fn is_popup(&self, source: Option<js_sys::Object>) -> bool {
-        match (source, &self.guards.borrow().popup) {
-            (Some(s), Some(p)) => JsValue::from(s) == JsValue::from(p.clone()),
-            _ => false,
+    /// Whether `source` is this flow's popup (the very same window object).
+    fn is_popup(&self, source: JsValue) -> bool {
+        match &self.guards.borrow().popup {
+            Some(p) => !source.is_null() && &source == AsRef::<JsValue>::as_ref(p),
+            None => false,
         }
     }
 
-    fn on_message(self: &Rc<Self>, event: &MessageEvent) {
+    fn on_message(self: &Rc<Self>, event: &Event) {
         if self.ended.get() {
             return;
         }
-        let data = read_data(&event.data());
-        let origin = event.origin();
+        let data = read_data(&get(event, "data"));
+        let origin = text(event, "origin");
         let verdict = check(
             &self.config.connect_origin,
             &self.state,
             &Incoming {
                 origin: &origin,
-                from_popup: self.is_popup(event.source()),
+                from_popup: self.is_popup(get(event, "source")),
                 data: &data,
             },
         );
@@ -288,7 +292,7 @@ impl Flow {
             .borrow()
             .popup
             .as_ref()
-            .is_some_and(|p| p.closed().unwrap_or(true));
+            .is_some_and(|p| get(p, "closed").as_bool().unwrap_or(true));
         if !closed {
             return;
         }

@@ -7,11 +7,11 @@
 use alloc::string::String;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, Headers, RequestCredentials, RequestInit, Response};
+use web_sys::AbortSignal;
 
 use crate::error::{Code, Error};
 use crate::flow::Flow;
-use crate::js::object;
+use crate::js::{get, object, set};
 use crate::options::Credentials;
 use crate::protocol::{backoff_ms, should_retry};
 
@@ -21,11 +21,10 @@ enum Attempt {
     NoAnswer,
 }
 
-async fn attempt(flow: &Flow, url: &str, body: &str, signal: Option<&AbortSignal>) -> Attempt {
+/// `init` for `fetch`, as a plain object (typed bindings would each be an import).
+fn request_init(flow: &Flow, body: &str, signal: Option<&AbortSignal>) -> JsValue {
     let c = flow.config();
-    let Ok(headers) = Headers::new() else {
-        return Attempt::NoAnswer;
-    };
+    let headers: JsValue = js_sys::Object::new().into();
     let fixed = [
         ("Content-Type", "application/json"),
         ("X-ZivaCare-Connect", "1"),
@@ -35,38 +34,53 @@ async fn attempt(flow: &Flow, url: &str, body: &str, signal: Option<&AbortSignal
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_str()));
     for (name, value) in fixed.into_iter().chain(own) {
-        if headers.set(name, value).is_err() {
-            return Attempt::NoAnswer;
-        }
+        set(&headers, name, &value.into());
     }
-    let init = RequestInit::new();
-    init.set_method("POST");
-    init.set_headers(&headers);
-    init.set_body(&body.into());
-    init.set_signal(signal);
-    init.set_credentials(match c.credentials {
-        Credentials::Omit => RequestCredentials::Omit,
-        Credentials::SameOrigin => RequestCredentials::SameOrigin,
-        Credentials::Include => RequestCredentials::Include,
-    });
+    let credentials = match c.credentials {
+        Credentials::Omit => "omit",
+        Credentials::SameOrigin => "same-origin",
+        Credentials::Include => "include",
+    };
+    let init = object(&[
+        ("method", &"POST".into()),
+        ("headers", &headers),
+        ("body", &body.into()),
+        ("credentials", &credentials.into()),
+    ]);
+    if let Some(s) = signal {
+        set(&init, "signal", s);
+    }
+    init
+}
+
+async fn attempt(flow: &Flow, url: &str, body: &str, signal: Option<&AbortSignal>) -> Attempt {
     let Some(window) = web_sys::window() else {
         return Attempt::NoAnswer;
     };
-    let Ok(resp) = JsFuture::from(window.fetch_with_str_and_init(url, &init)).await else {
+    let init = request_init(flow, body, signal);
+    // fetch rejects (no answer) on network errors and on headers it refuses.
+    let sent = window.fetch_with_str_and_init(url, init.unchecked_ref());
+    let Ok(resp) = JsFuture::from(sent).await else {
         return Attempt::NoAnswer;
     };
-    let resp: Response = resp.unchecked_into();
-    let text = match resp.text() {
-        Ok(p) => JsFuture::from(p).await.ok().and_then(|t| t.as_string()),
+    let status = get(&resp, "status").as_f64().unwrap_or(0.0) as u16;
+    let reading = get(&resp, "text")
+        .dyn_into::<js_sys::Function>()
+        .and_then(|read| read.call0(&resp));
+    let text = match reading {
+        Ok(p) => JsFuture::from(js_sys::Promise::from(p))
+            .await
+            .ok()
+            .and_then(|t| t.as_string()),
         Err(_) => None,
     };
-    Attempt::Answered(resp.status(), text.unwrap_or_default())
+    Attempt::Answered(status, text.unwrap_or_default())
 }
 
 /// The reply's JSON; `null` for an empty body, the raw text if it is not JSON,
 /// so a server that stored the connection never loses its answer.
 fn parse_reply(text: &str) -> JsValue {
-    if text.trim().is_empty() {
+    if text.chars().all(char::is_whitespace) {
         return JsValue::NULL;
     }
     js_sys::JSON::parse(text).unwrap_or_else(|_| JsValue::from_str(text))

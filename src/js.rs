@@ -17,8 +17,16 @@ pub struct Callbacks {
     pub on_event: Option<Function>,
 }
 
-fn get(obj: &JsValue, key: &str) -> JsValue {
+/// `obj[key]`, or `undefined` if reading it throws. Properties are read this
+/// way rather than through typed bindings: every binding is one more import
+/// and one more glue function in the download.
+pub fn get(obj: &JsValue, key: &str) -> JsValue {
     Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// `obj[key]` as a string; empty if it is not one.
+pub fn text(obj: &JsValue, key: &str) -> String {
+    get(obj, key).as_string().unwrap_or_default()
 }
 
 /// Reads options one by one, keeping the first type error instead of returning
@@ -103,13 +111,15 @@ pub fn parse_url(input: &str, base: Option<&str>) -> Result<ParsedUrl, String> {
         None => web_sys::Url::new(input),
     }
     .map_err(|_| input.to_owned())?;
+    let url = JsValue::from(url);
+    let part = |key| text(&url, key);
     Ok(ParsedUrl {
-        href: url.href(),
-        origin: url.origin(),
-        protocol: url.protocol(),
-        hostname: url.hostname(),
-        has_credentials: !url.username().is_empty() || !url.password().is_empty(),
-        has_hash: !url.hash().is_empty(),
+        href: part("href"),
+        origin: part("origin"),
+        protocol: part("protocol"),
+        hostname: part("hostname"),
+        has_credentials: !part("username").is_empty() || !part("password").is_empty(),
+        has_hash: !part("hash").is_empty(),
     })
 }
 
@@ -135,7 +145,7 @@ pub fn read_options(
         close: r.function("close"),
         on_event: r.function("onEvent"),
     };
-    let page = web_sys::window().and_then(|w| w.location().href().ok());
+    let page = web_sys::window().map(|w| text(&get(&w, "location"), "href"));
     let raw = RawOptions {
         client_id: r.string("clientId"),
         client_user_id: r.string("clientUserId"),
@@ -187,7 +197,7 @@ pub fn read_data(data: &JsValue) -> Data {
     }
 }
 
-fn set(obj: &JsValue, key: &str, value: &JsValue) {
+pub fn set(obj: &JsValue, key: &str, value: &JsValue) {
     let _ = Reflect::set(obj, &JsValue::from_str(key), value);
 }
 

@@ -17,14 +17,32 @@ pub const DEFAULT_TIMEOUT_MS: u32 = 600_000;
 pub const MAX_TIMEOUT_MS: u32 = 86_400_000;
 pub const DEFAULT_POPUP_WIDTH: u32 = 500;
 pub const DEFAULT_POPUP_HEIGHT: u32 = 720;
-/// A language tag: letters, digits and hyphens, starting with 2 or 3 letters.
+
+/// A language tag: letters, digits and hyphens, starting with 2 or 3 letters;
+/// each part after a hyphen 1 to 8 letters or digits. (Byte by byte: `split`
+/// links a string searcher into the module.)
 fn is_locale(s: &str) -> bool {
-    let mut parts = s.split('-');
-    let lang = parts.next().unwrap_or("");
-    (2..=3).contains(&lang.len())
-        && lang.bytes().all(|b| b.is_ascii_alphabetic())
-        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+    let mut part = 0; // length of the current part
+    let mut first = true;
+    for b in s.bytes() {
+        if b == b'-' {
+            if part == 0 || (first && part < 2) {
+                return false;
+            }
+            first = false;
+            part = 0;
+        } else if (first && b.is_ascii_alphabetic()) || (!first && b.is_ascii_alphanumeric()) {
+            part += 1;
+            if part > if first { 3 } else { 8 } {
+                return false;
+            }
+        } else {
+            return false;
+        }
+    }
+    part > 0 && !(first && part < 2)
 }
+
 /// Longest clientId, clientUserId, state or label we accept.
 pub const MAX_TEXT: usize = 512;
 
@@ -139,7 +157,7 @@ fn check_text(field: &str, value: Option<&str>, required: bool) -> Result<(), Er
     let problem = match value {
         None if required => "is required",
         None => return Ok(()),
-        Some(v) if v.trim().is_empty() => "must not be empty",
+        Some(v) if v.chars().all(char::is_whitespace) => "must not be empty",
         Some(v) if char_count(v) > MAX_TEXT => "is longer than 512 characters",
         Some(v) if v.chars().any(char::is_control) => "must not contain control characters",
         Some(_) => return Ok(()),

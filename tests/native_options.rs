@@ -173,12 +173,36 @@ fn unknown_keys_are_reported_not_dropped() {
 
 #[test]
 fn locale_must_be_a_language_tag() {
-    for locale in ["en", "es", "es-MX", "FR-ca", "de", "it", "zh-Hant-TW"] {
+    for locale in [
+        "en",
+        "es",
+        "es-MX",
+        "FR-ca",
+        "de",
+        "it",
+        "zh-Hant-TW",
+        "ast",
+        "es-419",
+        "de-1996",
+    ] {
         let mut raw = base();
         raw.locale = Some(locale.into());
         assert!(validate(raw, true).is_ok(), "{locale}");
     }
-    for locale in ["", "e", "english", "es_MX", "1a", "es--MX", "es-MX!"] {
+    for locale in [
+        "",
+        "e",
+        "english",
+        "es_MX",
+        "1a",
+        "es--MX",
+        "es-MX!",
+        "-es",
+        "es-",
+        "abcd",
+        "es-123456789",
+        "e1",
+    ] {
         let mut raw = base();
         raw.locale = Some(locale.into());
         let err = validate(raw, true).unwrap_err();
