@@ -339,17 +339,7 @@ impl Flow {
         let abort = AbortController::new().ok();
         let signal = abort.as_ref().map(|a| a.signal());
         self.guards.borrow_mut().abort = abort;
-        let flow = self.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            let outcome = forward::post(&flow, &server_url, &response, signal.as_ref()).await;
-            flow.end(match outcome {
-                Ok(reply) => {
-                    let _ = js_sys::Reflect::set(&response, &"serverResponse".into(), &reply);
-                    Outcome::Done(response)
-                }
-                Err(e) => Outcome::Failed(e),
-            });
-        });
+        forward::post(self.clone(), server_url, response, signal);
     }
 
     pub fn config(&self) -> &Config {

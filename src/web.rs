@@ -1,5 +1,5 @@
-//! Small owners of browser resources, released on drop: an event listener, a
-//! timer, and a sleep for async code. (The gloo crates do the same, but need
+//! Small owners of browser resources, released on drop: an event listener and
+//! a timer. (The gloo crates do the same, but need
 //! `std`; without `std` the module leaves out Rust's formatting and panic
 //! machinery, several KB of gzip.)
 
@@ -12,7 +12,7 @@ use web_sys::{Event, EventTarget};
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(handler: &JsValue, ms: i32) -> i32;
+    pub fn set_timeout(handler: &JsValue, ms: i32) -> i32;
     #[wasm_bindgen(js_name = setInterval)]
     fn set_interval(handler: &JsValue, ms: i32) -> i32;
     #[wasm_bindgen(js_name = clearTimeout)]
@@ -94,14 +94,6 @@ impl Drop for Timer {
             clear_timeout(self.id);
         }
     }
-}
-
-/// Resolves after `ms` milliseconds.
-pub async fn sleep(ms: u32) {
-    let wait = js_sys::Promise::new(&mut |resolve, _| {
-        set_timeout(&resolve, ms.min(i32::MAX as u32) as i32);
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(wait).await;
 }
 
 /// A global for the module's one thread: wasm32-unknown-unknown without the
