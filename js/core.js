@@ -63,11 +63,23 @@ export function createZivaConnect(loadModule) {
     else console.error(err);
   }
 
+  // The page's handle of flow number `id` in the module.
+  function handleOf(m, id) {
+    return {
+      close: function () {
+        m.__close(id);
+      },
+      get closed() {
+        return !m.__isOpen(id);
+      },
+    };
+  }
+
   // Runs a flow; `onEnd` (optional) is called when it ends or cannot start,
   // before its outcome reaches the page.
   function launch(options, onEnd) {
     needBrowser();
-    if (mod) return mod.__openIn(options, null, onEnd);
+    if (mod) return handleOf(mod, mod.__openIn(options, null, onEnd));
     var popup = blankPopup(options);
     var handle = null;
     var cancelled = false;
@@ -75,7 +87,7 @@ export function createZivaConnect(loadModule) {
       function (m) {
         if (cancelled) return;
         try {
-          handle = m.__openIn(options, popup, onEnd);
+          handle = handleOf(m, m.__openIn(options, popup, onEnd));
         } catch (err) {
           if (onEnd) onEnd();
           fail(options, popup, err); // invalid options, found once the module could check them
@@ -104,11 +116,11 @@ export function createZivaConnect(loadModule) {
 
   function connect(options) {
     if (typeof window === "undefined") return Promise.reject(notInBrowser());
-    if (mod) return mod.connect(options);
+    if (mod) return mod.__connectIn(options, null);
     var popup = blankPopup(options);
     return load().then(
       function (m) {
-        return popup ? m.__connectIn(options, popup) : m.connect(options);
+        return m.__connectIn(options, popup);
       },
       function (err) {
         if (popup) popup.close();
@@ -217,13 +229,16 @@ export function createZivaConnect(loadModule) {
     el.dispatchEvent(new CustomEvent(name, { detail: detail, bubbles: true, composed: true }));
   }
 
+  // The attributes of the declarative forms (data-… and the custom element's).
+  var OPTIONAL = { serverUrl: "server-url", connectUrl: "connect-url", label: "label", state: "state", locale: "locale" };
+  var ATTRIBUTES = ["client-id", "client-user-id"].concat(Object.values(OPTIONAL));
+
   // `host` gets the DOM events; the button goes into `target` (the host itself,
   // or the custom element's shadow root).
   function mount(el, read, target) {
     var options = { clientId: read("client-id"), clientUserId: read("client-user-id") };
-    var extra = { serverUrl: "server-url", connectUrl: "connect-url", label: "label", state: "state", locale: "locale" };
-    for (var key in extra) {
-      var value = read(extra[key]);
+    for (var key in OPTIONAL) {
+      var value = read(OPTIONAL[key]);
       if (value) options[key] = value;
     }
     options.finish = function (err, response) {
@@ -278,31 +293,32 @@ export function createZivaConnect(loadModule) {
 
   /** Defines <zivacare-connect-button> once per page. */
   function defineElement() {
-    if (typeof window === "undefined" || !window.customElements) return;
-    if (window.customElements.get("zivacare-connect-button")) return;
-    var ConnectButton = function () {
-      return Reflect.construct(HTMLElement, [], ConnectButton);
-    };
-    ConnectButton.prototype = Object.create(HTMLElement.prototype);
-    ConnectButton.prototype.constructor = ConnectButton;
-    Object.setPrototypeOf(ConnectButton, HTMLElement);
-    ConnectButton.observedAttributes = ["client-id", "client-user-id", "server-url", "connect-url", "label", "state", "locale"];
-    ConnectButton.prototype.connectedCallback = function () {
-      this.render();
-    };
-    ConnectButton.prototype.disconnectedCallback = function () {
-      if (this.handle) this.handle.destroy();
-      this.handle = null;
-    };
-    ConnectButton.prototype.attributeChangedCallback = function () {
-      if (this.handle) this.render();
-    };
-    ConnectButton.prototype.render = function () {
-      if (this.handle) this.handle.destroy();
-      this.handle = mount(this, this.getAttribute.bind(this), shadowFor(this));
-    };
-    window.customElements.define("zivacare-connect-button", ConnectButton);
+    var registry = typeof window !== "undefined" && window.customElements;
+    if (!registry || registry.get("zivacare-connect-button")) return;
+    registry.define(
+      "zivacare-connect-button",
+      class extends HTMLElement {
+        static get observedAttributes() {
+          return ATTRIBUTES;
+        }
+        connectedCallback() {
+          this.render();
+        }
+        disconnectedCallback() {
+          if (this.handle) this.handle.destroy();
+          this.handle = null;
+        }
+        attributeChangedCallback() {
+          if (this.handle) this.render();
+        }
+        render() {
+          if (this.handle) this.handle.destroy();
+          this.handle = mount(this, this.getAttribute.bind(this), shadowFor(this));
+        }
+      }
+    );
   }
+
 
   return {
     open: open,

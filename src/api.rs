@@ -2,39 +2,46 @@
 //! drawn by the JS side, `js/core.js`, and runs `open`).
 
 use alloc::boxed::Box;
-use alloc::rc::Rc;
 
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
 use crate::error::Error;
-use crate::flow::{start, FlowRef, Outcome, Sink};
+use crate::flow::{active, start, Outcome, Sink};
 use crate::js::{read_options, report, to_js_error};
 
 fn throw(e: Error) -> JsValue {
     to_js_error(&e)
 }
 
-/// The handle `open()` returns.
-#[wasm_bindgen]
-pub struct FlowHandle {
-    flow: FlowRef,
-}
+/// A flow as the page holds it: its number, 0 if it never started. (A number
+/// rather than a Rust object behind a JS class, whose glue would weigh more.)
+pub struct FlowHandle(u32);
 
-#[wasm_bindgen]
 impl FlowHandle {
     /// Closes the popup and ends the flow (reported as `popup_closed`).
     pub fn close(&self) {
-        if let Some(f) = self.flow.upgrade() {
-            f.end(Outcome::Closed);
-        }
+        close(self.0);
     }
 
-    /// Whether the flow has ended.
-    #[wasm_bindgen(getter)]
+    /// Whether the flow has ended (or never started).
     pub fn closed(&self) -> bool {
-        self.flow.upgrade().is_none_or(|f| f.is_ended())
+        !is_open(self.0)
     }
+}
+
+/// Ends flow `id` as closed, if it is still open.
+#[wasm_bindgen(js_name = "__close", skip_typescript)]
+pub fn close(id: u32) {
+    if let Some(f) = active(id) {
+        f.end(Outcome::Closed);
+    }
+}
+
+/// Whether flow `id` is still open.
+#[wasm_bindgen(js_name = "__isOpen", skip_typescript)]
+pub fn is_open(id: u32) -> bool {
+    active(id).is_some()
 }
 
 fn open_with(
@@ -46,13 +53,11 @@ fn open_with(
     let on_end =
         on_end.map(|f| -> Box<dyn FnOnce()> { Box::new(move || report(f.call0(&JsValue::NULL))) });
     let flow = start(config, Sink::Callbacks(callbacks), popup, on_end);
-    Ok(FlowHandle {
-        flow: flow.as_ref().map(Rc::downgrade).unwrap_or_default(),
-    })
+    Ok(FlowHandle(flow.map_or(0, |f| f.id())))
 }
 
-/// Opens the Connect popup; see the README.
-#[wasm_bindgen(skip_typescript)]
+/// Opens the Connect popup; see the README. (The loaders call `__openIn`; this
+/// is the same for Rust callers and tests, not a second export.)
 pub fn open(options: &JsValue) -> Result<FlowHandle, JsValue> {
     open_with(options, None, None)
 }
@@ -64,8 +69,8 @@ pub fn open_in(
     options: &JsValue,
     popup: Option<web_sys::Window>,
     on_end: Option<js_sys::Function>,
-) -> Result<FlowHandle, JsValue> {
-    open_with(options, popup, on_end)
+) -> Result<u32, JsValue> {
+    open_with(options, popup, on_end).map(|h| h.0)
 }
 
 /// Checks options as `open()` would, throwing the same errors.
@@ -74,9 +79,10 @@ pub fn check(options: &JsValue) -> Result<(), JsValue> {
     read_options(options, true).map(|_| ()).map_err(throw)
 }
 
+/// `connect()` for the loaders: in `popup` if they opened one inside the click.
 #[wasm_bindgen(js_name = "__connectIn", skip_typescript)]
-pub fn connect_in(options: &JsValue, popup: web_sys::Window) -> Promise {
-    connect_with(options, Some(popup))
+pub fn connect_in(options: &JsValue, popup: Option<web_sys::Window>) -> Promise {
+    connect_with(options, popup)
 }
 
 fn connect_with(options: &JsValue, popup: Option<web_sys::Window>) -> Promise {
@@ -103,8 +109,8 @@ fn connect_with(options: &JsValue, popup: Option<web_sys::Window>) -> Promise {
     })
 }
 
-/// Opens the Connect popup and resolves with the response, or rejects with the error.
-#[wasm_bindgen(skip_typescript)]
+/// Opens the Connect popup and resolves with the response, or rejects with the
+/// error. (As `open`: for Rust callers and tests; the loaders call `__connectIn`.)
 pub fn connect(options: &JsValue) -> Promise {
     connect_with(options, None)
 }

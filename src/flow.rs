@@ -3,7 +3,7 @@
 //! drops them all, so nothing is left behind whatever way it ends.
 
 use alloc::boxed::Box;
-use alloc::rc::{Rc, Weak};
+use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
@@ -27,6 +27,15 @@ const SEVERED_WITHIN_MS: f64 = 1500.0;
 
 /// The one flow open on this page, if any.
 static ACTIVE: Global<Option<Rc<Flow>>> = Global::new(None);
+/// The number of the last flow started.
+static LAST_ID: Global<u32> = Global::new(0);
+
+/// Flow `id`, if it is the one open now.
+pub fn active(id: u32) -> Option<Rc<Flow>> {
+    ACTIVE
+        .with(|a| a.borrow().clone())
+        .filter(|f| f.id == id && id != 0)
+}
 
 /// How a flow ended.
 pub enum Outcome {
@@ -99,6 +108,8 @@ struct Guards {
 }
 
 pub struct Flow {
+    /// This flow's number (from 1), by which the page refers to it.
+    id: u32,
     config: Config,
     state: String,
     sink: Sink,
@@ -201,7 +212,13 @@ pub fn start(
             return None;
         }
     };
+    let id = LAST_ID.with(|n| {
+        let id = n.borrow().wrapping_add(1).max(1);
+        n.replace(id);
+        id
+    });
     let flow = Rc::new(Flow {
+        id,
         config,
         state,
         sink,
@@ -342,6 +359,10 @@ impl Flow {
         forward::post(self.clone(), server_url, response, signal);
     }
 
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
     pub fn config(&self) -> &Config {
         &self.config
     }
@@ -395,6 +416,3 @@ impl Flow {
         self.sink.deliver(outcome);
     }
 }
-
-/// A weak reference to a flow, as the page's handle holds it.
-pub type FlowRef = Weak<Flow>;

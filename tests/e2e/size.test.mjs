@@ -12,7 +12,7 @@ import path from "node:path";
 import { ROOT } from "./harness.mjs";
 
 const BUDGET = 24_000;
-const CEILING = 24_700; // where the SDK stands today (24,688); lower it with every win
+const CEILING = 24_200; // where the SDK stands today (24,131); lower it with every win
 
 test("the script-tag install stays under its ceiling (budget: 24,000 bytes gzip -9)", () => {
   const files = ["pkg/connect.js", "pkg/zivacare_connect_bg.wasm"];
