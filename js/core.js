@@ -1,5 +1,6 @@
 // The JS side of ZivaCare Connect, shared by the classic script (pkg/connect.js)
-// and the ES module entry (pkg/index.js): it loads the Wasm module once, and
+// and the ES module entry (pkg/index.js, which keeps it from running outside a
+// browser): it loads the Wasm module once, and
 // makes calls that come before the module is ready safe: the popup still opens
 // inside the click, and the module finishes the flow once loaded. The flow
 // itself lives once, in the Wasm core.
@@ -12,9 +13,6 @@ export function createZivaConnect(loadModule) {
   var loading = null;
 
   function load() {
-    if (typeof window === "undefined" || typeof document === "undefined") {
-      return Promise.reject(notInBrowser());
-    }
     if (!loading) {
       loading = loadModule()
         .then(function (m) {
@@ -27,17 +25,6 @@ export function createZivaConnect(loadModule) {
         });
     }
     return loading;
-  }
-
-  function notInBrowser() {
-    var e = new Error("ZivaCare Connect runs in a browser page: there is no window here (server rendering?)");
-    e.name = "ZivaConnectError";
-    e.code = "unsupported";
-    return e;
-  }
-
-  function needBrowser() {
-    if (typeof window === "undefined" || typeof document === "undefined") throw notInBrowser();
   }
 
   function loadError(cause) {
@@ -78,7 +65,6 @@ export function createZivaConnect(loadModule) {
   // Runs a flow; `onEnd` (optional) is called when it ends or cannot start,
   // before its outcome reaches the page.
   function launch(options, onEnd) {
-    needBrowser();
     if (mod) return handleOf(mod, mod.__openIn(options, null, onEnd));
     var popup = blankPopup(options);
     var handle = null;
@@ -115,12 +101,11 @@ export function createZivaConnect(loadModule) {
   }
 
   function connect(options) {
-    if (typeof window === "undefined") return Promise.reject(notInBrowser());
-    if (mod) return mod.__connectIn(options, null);
+    if (mod) return settled(mod, options, null);
     var popup = blankPopup(options);
     return load().then(
       function (m) {
-        return m.__connectIn(options, popup);
+        return settled(m, options, popup);
       },
       function (err) {
         if (popup) popup.close();
@@ -128,6 +113,13 @@ export function createZivaConnect(loadModule) {
       }
     );
   }
+
+  function settled(m, options, popup) {
+    return new Promise(function (resolve, reject) {
+      m.__connectIn(options, popup, resolve, reject);
+    });
+  }
+
 
   // The button's label by language; other languages get English. (The module
   // checks the `label` and `locale` options; the button is drawn here, so that it
@@ -166,7 +158,6 @@ export function createZivaConnect(loadModule) {
   // flow is open, so a double click opens one popup. Before the module has
   // loaded, a click still opens the popup inside the click (see open()).
   function button(target, options) {
-    needBrowser();
     if (mod) mod.__check(options); // invalid options throw here, at once
     var el = document.createElement("button");
     el.type = "button";

@@ -9,13 +9,27 @@ const api = createZivaConnect(() =>
   )
 );
 
+// Server rendering: the functions exist, and report `unsupported` if called.
+const inBrowser = () => typeof window !== "undefined" && typeof document !== "undefined";
+function unsupported() {
+  const e = new Error("ZivaCare Connect runs in a browser page: there is no window here (server rendering?)");
+  e.name = "ZivaConnectError";
+  e.code = "unsupported";
+  return e;
+}
+const browserOnly = (f) =>
+  function () {
+    if (!inBrowser()) throw unsupported();
+    return f.apply(this, arguments);
+  };
+
 /** Opens the Connect popup; see the README. */
-export const open = api.open;
+export const open = browserOnly(api.open);
 /** Opens the Connect popup; resolves with the response. */
-export const connect = api.connect;
+export const connect = (options) => (inBrowser() ? api.connect(options) : Promise.reject(unsupported()));
 /** Renders a "Connect Health Data" button into `target`. */
-export const button = api.button;
+export const button = browserOnly(api.button);
 /** Loads the module now (it loads on first use otherwise). */
-export const load = () => api.load().then(() => undefined);
+export const load = () => (inBrowser() ? api.load().then(() => undefined) : Promise.reject(unsupported()));
 /** Defines the <zivacare-connect-button> custom element. */
 export const defineCustomElement = api.defineElement;

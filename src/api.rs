@@ -79,38 +79,35 @@ pub fn check(options: &JsValue) -> Result<(), JsValue> {
     read_options(options, true).map(|_| ()).map_err(throw)
 }
 
-/// `connect()` for the loaders: in `popup` if they opened one inside the click.
+/// `connect()` for the loaders, who make its Promise: settles it through
+/// `resolve`/`reject`; in `popup` if they opened one inside the click.
 #[wasm_bindgen(js_name = "__connectIn", skip_typescript)]
-pub fn connect_in(options: &JsValue, popup: Option<web_sys::Window>) -> Promise {
-    connect_with(options, popup)
-}
-
-fn connect_with(options: &JsValue, popup: Option<web_sys::Window>) -> Promise {
-    let mut popup = popup;
-    Promise::new(&mut |resolve, reject| match read_options(options, false) {
+pub fn connect_in(
+    options: &JsValue,
+    popup: Option<web_sys::Window>,
+    resolve: js_sys::Function,
+    reject: js_sys::Function,
+) {
+    match read_options(options, false) {
         Ok((config, callbacks)) => {
-            start(
-                config,
-                Sink::Promise {
-                    resolve,
-                    reject,
-                    callbacks,
-                },
-                popup.take(),
-                None,
-            );
+            let sink = Sink::Promise {
+                resolve,
+                reject,
+                callbacks,
+            };
+            start(config, sink, popup, None);
         }
         Err(e) => {
-            if let Some(p) = popup.take() {
+            if let Some(p) = popup {
                 let _ = p.close();
             }
-            let _ = reject.call1(&JsValue::NULL, &throw(e));
+            report(reject.call1(&JsValue::NULL, &throw(e)));
         }
-    })
+    }
 }
 
 /// Opens the Connect popup and resolves with the response, or rejects with the
 /// error. (As `open`: for Rust callers and tests; the loaders call `__connectIn`.)
 pub fn connect(options: &JsValue) -> Promise {
-    connect_with(options, None)
+    Promise::new(&mut |resolve, reject| connect_in(options, None, resolve, reject))
 }

@@ -79,7 +79,7 @@ pub fn check_keys<S: AsRef<str>>(keys: &[S], callbacks_allowed: bool) -> Result<
         if !callbacks_allowed && CALLBACK_KEYS.contains(&key) {
             return Err(Error::option(
                 key,
-                "is not taken by connect(), which returns a Promise; use open() for callbacks",
+                "is for open(): connect() returns a Promise instead",
             ));
         }
     }
