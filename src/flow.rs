@@ -150,7 +150,7 @@ fn features(window: &Window, config: &Config) -> String {
 /// Opens the popup (or navigates `popup`, one the loader opened inside the
 /// click) on the Connect page with a fresh state: the window, the popup, the state.
 fn open_popup(config: &Config, popup: Option<Window>) -> Result<(Window, Window, String), Error> {
-    let window = web_sys::window()
+    let window = crate::web::window()
         .ok_or_else(|| Error::new(Code::PopupBlocked, "No window to open a popup from"))?;
     if let Some(active) = ACTIVE.with(|a| a.borrow().clone()) {
         if let Some(p) = &active.guards.borrow().popup {

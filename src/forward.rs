@@ -113,7 +113,7 @@ fn attempt(f: Rc<Forward>) {
         "server_request",
         &object(&[("attempt", &(f.retries.get() + 1).into())]),
     );
-    let Some(window) = web_sys::window() else {
+    let Some(window) = crate::web::window() else {
         return answered(f, None, None);
     };
     let init = request_init(&f.flow, &f.body, f.signal.as_ref());

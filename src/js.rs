@@ -145,7 +145,7 @@ pub fn read_options(
         close: r.function("close"),
         on_event: r.function("onEvent"),
     };
-    let page = web_sys::window().map(|w| text(&get(&w, "location"), "href"));
+    let page = crate::web::window().map(|w| text(&get(&w, "location"), "href"));
     let raw = RawOptions {
         client_id: r.string("clientId"),
         client_user_id: r.string("clientUserId"),

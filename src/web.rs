@@ -11,6 +11,9 @@ use web_sys::{Event, EventTarget};
 
 #[wasm_bindgen]
 extern "C" {
+    /// The page's `window` (`web_sys::window()` probes four globals for it).
+    #[wasm_bindgen(thread_local_v2, js_name = window)]
+    static WINDOW: Option<web_sys::Window>;
     #[wasm_bindgen(js_name = setTimeout)]
     pub fn set_timeout(handler: &JsValue, ms: i32) -> i32;
     #[wasm_bindgen(js_name = setInterval)]
@@ -19,6 +22,11 @@ extern "C" {
     fn clear_timeout(id: i32);
     #[wasm_bindgen(js_name = clearInterval)]
     fn clear_interval(id: i32);
+}
+
+/// The page's window; `None` outside a page.
+pub fn window() -> Option<web_sys::Window> {
+    WINDOW.with(Clone::clone)
 }
 
 /// A listener of `kind` events on `target`, removed when dropped.
