@@ -111,8 +111,19 @@ impl From<tokio_postgres::Error> for StoreError {
 
 impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
-        StoreError(format!("no database connection: {e}"))
+        StoreError(format!("no database connection: {}", with_causes(&e)))
     }
+}
+
+/// An error and its causes, `a: b: c` (the pool's own message names none).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text = format!("{text}: {c}");
+        cause = c.source();
+    }
+    text
 }
 
 pub type Statement<'a> = (&'a str, Vec<Val>);
@@ -190,6 +201,11 @@ impl Store {
                 let config: tokio_postgres::Config = url
                     .parse()
                     .map_err(|e| format!("DATABASE_URL is not a valid PostgreSQL URL: {e}"))?;
+                if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
+                    return Err("DATABASE_URL asks for TLS (sslmode=require), which this backend does \
+                                not speak: reach PostgreSQL over loopback, a private network or a TLS proxy"
+                        .into());
+                }
                 let manager = deadpool_postgres::Manager::new(config, tokio_postgres::NoTls);
                 let pool = deadpool_postgres::Pool::builder(manager)
                     .max_size(16)
@@ -198,7 +214,7 @@ impl Store {
                 let client = pool
                     .get()
                     .await
-                    .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
+                    .map_err(|e| format!("cannot connect to PostgreSQL: {}", with_causes(&e)))?;
                 drop(client);
                 let store = Store::Postgres(pool);
                 store
@@ -301,6 +317,20 @@ mod tests {
         assert_eq!(
             sqlite_sql("UPDATE t SET a = $2 WHERE b = $1"),
             "UPDATE t SET a = ?2 WHERE b = ?1"
+        );
+    }
+
+    #[tokio::test]
+    async fn postgres_without_tls_is_refused_with_a_clear_message_when_tls_is_asked() {
+        let tls = Database::Postgres("postgres://u@127.0.0.1:1/db?sslmode=require".into());
+        let err = Store::open(&tls, "").await.err().expect("refused");
+        assert!(err.contains("sslmode=require"), "{err}");
+        // Nothing listening: the cause is named.
+        let down = Database::Postgres("postgres://u@127.0.0.1:1/db".into());
+        let err = Store::open(&down, "").await.err().expect("refused");
+        assert!(
+            err.starts_with("cannot connect to PostgreSQL") && err.contains("refused"),
+            "{err}"
         );
     }
 
