@@ -1,7 +1,7 @@
-//! Small owners of browser resources, released on drop: an event listener and
-//! a timer. (The gloo crates do the same, but need
-//! `std`; without `std` the module leaves out Rust's formatting and panic
-//! machinery, several KB of gzip.)
+//! The page's window, and small owners of browser resources, released on drop:
+//! an event listener and a timer. (The gloo crates do the same, but need `std`;
+//! without `std` the module leaves out Rust's formatting and panic machinery,
+//! several KB of gzip.)
 
 use core::cell::RefCell;
 
