@@ -36,9 +36,10 @@ cargo build -p zivacare-dev --quiet
 echo "== native tests (SDK logic, sandbox and backend handlers)"
 counted cargo test --workspace --quiet
 
-echo "== backend tests again on PostgreSQL (a throwaway server; two instances share one database)"
+echo "== backend tests again on PostgreSQL over TLS (a throwaway server; two instances share one database)"
 pg=$(scripts/postgres.sh)
-ZIVACARE_TEST_DATABASE_URL="${pg% *}" counted cargo test -p zivacare-dev --test backend --quiet
+ZIVACARE_TEST_DATABASE_URL="${pg% *}?sslmode=require" ZIVACARE_TEST_DATABASE_CA="${pg#* }/ca.pem" \
+  counted cargo test -p zivacare-dev --test backend --test postgres --quiet -- --include-ignored
 scripts/postgres.sh stop "${pg#* }"
 pg=""
 

@@ -131,7 +131,11 @@ fn backend_config(app_url: &str, sandbox_url: Option<&str>) -> Result<BackendCon
         connect_url,
         allowed_origins: list("ZIVACARE_ALLOWED_ORIGINS").unwrap_or_else(|| origins_of(app_url)),
         keys,
-        database: Database::from_url(env("DATABASE_URL"), db_path)?,
+        database: Database::from_url(
+            env("DATABASE_URL"),
+            env("ZIVACARE_DATABASE_CA").map(PathBuf::from),
+            db_path,
+        )?,
         www_dir: PathBuf::from(env_or("ZIVACARE_WWW", "www")),
         pkg_dir: PathBuf::from(env_or("ZIVACARE_PKG", "pkg")),
         rate_limit_per_minute: rate_limit()?,

@@ -1,5 +1,6 @@
 //! The backend's database: an embedded SQLite file by default, or PostgreSQL
-//! (`DATABASE_URL=postgres://…`) when several backend instances share one store.
+//! (`DATABASE_URL=postgres://…`, TLS with rustls) when several backend
+//! instances share one store.
 //!
 //! Both run the same SQL: statements are written with PostgreSQL's `$1`
 //! placeholders, which become SQLite's `?1`. Guarantees that span instances
@@ -15,23 +16,56 @@ use tokio_postgres::types::{ToSql, Type};
 #[derive(Clone, Debug)]
 pub enum Database {
     Sqlite(PathBuf),
-    /// A `postgres://` URL (TLS is not built in: use loopback, a Unix socket or a TLS proxy).
-    Postgres(String),
+    /// A `postgres://` URL. Connections use TLS when the server offers it
+    /// (`sslmode=prefer`, the default) or always (`sslmode=require`); the server's
+    /// certificate must verify against the system's roots or `ca`, a PEM file.
+    Postgres {
+        url: String,
+        ca: Option<PathBuf>,
+    },
 }
 
 impl Database {
-    /// `DATABASE_URL` if set (it must be PostgreSQL's), else the SQLite file.
-    pub fn from_url(url: Option<String>, sqlite_path: PathBuf) -> Result<Database, String> {
+    /// `DATABASE_URL` if set (it must be PostgreSQL's, with `ca` its extra
+    /// trusted certificates), else the SQLite file.
+    pub fn from_url(
+        url: Option<String>,
+        ca: Option<PathBuf>,
+        sqlite_path: PathBuf,
+    ) -> Result<Database, String> {
         match url {
             None => Ok(Database::Sqlite(sqlite_path)),
-            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
-                Ok(Database::Postgres(u))
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(Database::Postgres { url, ca })
             }
             Some(_) => {
                 Err("DATABASE_URL must be a postgres:// URL (unset it to use SQLite)".into())
             }
         }
     }
+}
+
+/// TLS for PostgreSQL: the system's trusted roots, plus the certificates in `ca`.
+fn tls(ca: Option<&std::path::Path>) -> Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::CertificateDer;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    if let Some(path) = ca {
+        let bad = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+        for cert in CertificateDer::pem_file_iter(path).map_err(|e| bad(&e))? {
+            roots.add(cert.map_err(|e| bad(&e))?).map_err(|e| bad(&e))?;
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
 /// A value bound to a placeholder or read from a column.
@@ -197,16 +231,11 @@ impl Store {
             Database::Sqlite(path) => crate::util::open_db(path, schema)
                 .map(|c| Store::Sqlite(Mutex::new(c)))
                 .map_err(|e| format!("cannot open {}: {e}", path.display())),
-            Database::Postgres(url) => {
+            Database::Postgres { url, ca } => {
                 let config: tokio_postgres::Config = url
                     .parse()
                     .map_err(|e| format!("DATABASE_URL is not a valid PostgreSQL URL: {e}"))?;
-                if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
-                    return Err("DATABASE_URL asks for TLS (sslmode=require), which this backend does \
-                                not speak: reach PostgreSQL over loopback, a private network or a TLS proxy"
-                        .into());
-                }
-                let manager = deadpool_postgres::Manager::new(config, tokio_postgres::NoTls);
+                let manager = deadpool_postgres::Manager::new(config, tls(ca.as_deref())?);
                 let pool = deadpool_postgres::Pool::builder(manager)
                     .max_size(16)
                     .build()
@@ -321,30 +350,39 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn postgres_without_tls_is_refused_with_a_clear_message_when_tls_is_asked() {
-        let tls = Database::Postgres("postgres://u@127.0.0.1:1/db?sslmode=require".into());
-        let err = Store::open(&tls, "").await.err().expect("refused");
-        assert!(err.contains("sslmode=require"), "{err}");
-        // Nothing listening: the cause is named.
-        let down = Database::Postgres("postgres://u@127.0.0.1:1/db".into());
+    async fn an_unreachable_postgres_or_a_missing_ca_file_is_named() {
+        let down = Database::Postgres {
+            url: "postgres://u@127.0.0.1:1/db".into(),
+            ca: None,
+        };
         let err = Store::open(&down, "").await.err().expect("refused");
         assert!(
             err.starts_with("cannot connect to PostgreSQL") && err.contains("refused"),
             "{err}"
         );
+        let missing_ca = Database::Postgres {
+            url: "postgres://u@127.0.0.1:1/db".into(),
+            ca: Some("/nonexistent/ca.pem".into()),
+        };
+        let err = Store::open(&missing_ca, "").await.err().expect("refused");
+        assert!(err.contains("/nonexistent/ca.pem"), "{err}");
     }
 
     #[test]
     fn only_postgres_urls_select_postgres() {
         let file = PathBuf::from("x.db");
         assert!(matches!(
-            Database::from_url(None, file.clone()),
+            Database::from_url(None, None, file.clone()),
             Ok(Database::Sqlite(_))
         ));
         assert!(matches!(
-            Database::from_url(Some("postgresql://u@127.0.0.1/db".into()), file.clone()),
-            Ok(Database::Postgres(_))
+            Database::from_url(
+                Some("postgresql://u@127.0.0.1/db".into()),
+                None,
+                file.clone()
+            ),
+            Ok(Database::Postgres { .. })
         ));
-        assert!(Database::from_url(Some("mysql://u@h/db".into()), file).is_err());
+        assert!(Database::from_url(Some("mysql://u@h/db".into()), None, file).is_err());
     }
 }

@@ -115,7 +115,7 @@ async fn at_rest(dir: &std::path::Path, store: &zivacare_dev::store::Store) -> V
                 std::fs::read(wal).unwrap_or_default(),
             ]
         }
-        zivacare_dev::store::Database::Postgres(_) => {
+        zivacare_dev::store::Database::Postgres { .. } => {
             let mut rows = Vec::new();
             for table in ["connections", "exchanges"] {
                 let sql = format!("SELECT string_agg(t::text, ' ') FROM {table} t");

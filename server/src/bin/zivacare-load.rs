@@ -125,7 +125,7 @@ async fn check_db(database: &Database, expected: usize) -> Result<(), String> {
             .and_then(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0)))
             .map_err(|e| e.to_string())?,
         // PostgreSQL checks its own pages; a commit it acknowledged is durable.
-        Database::Postgres(_) => "ok".to_owned(),
+        Database::Postgres { .. } => "ok".to_owned(),
     };
     let rows = count("SELECT COUNT(*) FROM connections").await?;
     let exchanges =
@@ -204,8 +204,13 @@ async fn run() -> Result<(), String> {
     )
     .await?;
     let db = dir.join("backend.db");
-    let database = Database::from_url(std::env::var("DATABASE_URL").ok(), db.clone())?;
-    if let Database::Postgres(_) = database {
+    let env = |name| std::env::var(name).ok();
+    let database = Database::from_url(
+        env("DATABASE_URL"),
+        env("ZIVACARE_DATABASE_CA").map(std::path::PathBuf::from),
+        db.clone(),
+    )?;
+    if let Database::Postgres { .. } = database {
         let store = Store::open(&database, "").await?;
         if store
             .row("SELECT 1 FROM connections LIMIT 1", &[])

@@ -56,8 +56,11 @@ pub async fn serve(router: Router) -> String {
 }
 
 /// The variable that points the backend tests at a PostgreSQL server
-/// (`postgres://user@host:port`, no database: each test makes its own).
+/// (`postgres://user@host:port`, no database: each test makes its own; a
+/// `?query` such as `?sslmode=require` applies to every test database).
 pub const PG_VAR: &str = "ZIVACARE_TEST_DATABASE_URL";
+/// A PEM file of the CA that signed that server's certificate, if it uses TLS.
+pub const PG_CA_VAR: &str = "ZIVACARE_TEST_DATABASE_CA";
 
 /// The backend's database for the test working in `dir`: `dir/backend.db`, or,
 /// when `ZIVACARE_TEST_DATABASE_URL` is set, a database of that PostgreSQL
@@ -67,11 +70,13 @@ pub async fn database(dir: &std::path::Path) -> Database {
     let Ok(server) = std::env::var(PG_VAR) else {
         return Database::Sqlite(dir.join("backend.db"));
     };
+    let (server, query) = server.split_once('?').unwrap_or((&server, ""));
     let server = server.trim_end_matches('/');
     let name = format!(
         "t_{}",
         &zivacare_dev::util::sha256_hex(&dir.display().to_string())[..24]
     );
+    // Made over a plain connection: only the backend's own must use TLS.
     let (admin, conn) =
         tokio_postgres::connect(&format!("{server}/postgres"), tokio_postgres::NoTls)
             .await
@@ -88,7 +93,15 @@ pub async fn database(dir: &std::path::Path) -> Database {
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .await;
     }
-    Database::Postgres(format!("{server}/{name}"))
+    let query = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{query}")
+    };
+    Database::Postgres {
+        url: format!("{server}/{name}{query}"),
+        ca: std::env::var(PG_CA_VAR).ok().map(Into::into),
+    }
 }
 
 /// Rows in a table of the backend's database for the test working in `dir`.
