@@ -43,6 +43,7 @@ if [ "$browser" = 1 ]; then
   have chromedriver || missing+=(chromium-driver)
   have sqlite3 || missing+=(sqlite3)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+  have openssl || missing+=(openssl) # the test server's certificates
   if [ "${#missing[@]}" -gt 0 ]; then
     echo "setup: installing ${missing[*]} from Debian"
     as_root apt-get update -qq
