@@ -260,16 +260,22 @@ impl Store {
     /// since concurrent `CREATE TABLE IF NOT EXISTS` can collide there.
     pub async fn batch(&self, sql: &str) -> Result<(), StoreError> {
         match self {
+            // A failure rolls back (the transaction is dropped) and leaves the
+            // connection usable, rather than inside an aborted transaction.
             Store::Sqlite(c) => {
-                Ok(Self::sqlite(c).execute_batch(&format!("BEGIN; {sql}; COMMIT;"))?)
+                let mut c = Self::sqlite(c);
+                let tx = c.transaction()?;
+                tx.execute_batch(sql)?;
+                Ok(tx.commit()?)
             }
-            Store::Postgres(pool) => Ok(pool
-                .get()
-                .await?
-                .batch_execute(&format!(
-                    "BEGIN; SELECT pg_advisory_xact_lock(4187301); {sql}; COMMIT;"
-                ))
-                .await?),
+            Store::Postgres(pool) => {
+                let mut client = pool.get().await?;
+                let tx = client.transaction().await?;
+                tx.batch_execute("SELECT pg_advisory_xact_lock(4187301)")
+                    .await?;
+                tx.batch_execute(sql).await?;
+                Ok(tx.commit().await?)
+            }
         }
     }
 
