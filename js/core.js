@@ -1,9 +1,17 @@
 // The JS side of ZivaCare Connect, shared by the classic script (pkg/connect.js)
 // and the ES module entry (pkg/index.js, which keeps it from running outside a
-// browser): it loads the Wasm module once, and
-// makes calls that come before the module is ready safe: the popup still opens
-// inside the click, and the module finishes the flow once loaded. The flow
-// itself lives once, in the Wasm core.
+// browser): it draws the button, loads the Wasm module once, and makes calls
+// that come before the module is ready safe: the popup still opens inside the
+// click, and the module finishes the flow once loaded. The flow itself lives
+// once, in the Wasm core.
+
+/** An error like the module's own: `name` ZivaConnectError and a stable `code`. */
+export function zivaError(code, message) {
+  var e = new Error(message);
+  e.name = "ZivaConnectError";
+  e.code = code;
+  return e;
+}
 
 /**
  * @param {() => Promise<any>} loadModule resolves with the initialised module
@@ -28,9 +36,7 @@ export function createZivaConnect(loadModule) {
   }
 
   function loadError(cause) {
-    var e = new Error("The ZivaCare Connect module could not be loaded");
-    e.name = "ZivaConnectError";
-    e.code = "network_error";
+    var e = zivaError("network_error", "The ZivaCare Connect module could not be loaded");
     e.cause = cause;
     return e;
   }
@@ -120,7 +126,6 @@ export function createZivaConnect(loadModule) {
     });
   }
 
-
   // The button's label by language; other languages get English. (The module
   // checks the `label` and `locale` options; the button is drawn here, so that it
   // is there and clickable before the module has loaded.)
@@ -133,9 +138,7 @@ export function createZivaConnect(loadModule) {
   }
 
   function targetError(problem) {
-    var e = new Error("target " + problem);
-    e.name = "ZivaConnectError";
-    e.code = "invalid_options";
+    var e = zivaError("invalid_options", "target " + problem);
     e.field = "target";
     return e;
   }

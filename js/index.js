@@ -1,7 +1,7 @@
 // The ES module entry of @zivacare/connect. Importing it touches no browser
 // global (safe under server rendering); the Wasm module loads on first use,
 // located with new URL(…, import.meta.url) so that Vite and webpack 5 bundle it.
-import { createZivaConnect } from "./core.js";
+import { createZivaConnect, zivaError } from "./core.js";
 
 const api = createZivaConnect(() =>
   import("./zivacare_connect.js").then((m) =>
@@ -11,12 +11,8 @@ const api = createZivaConnect(() =>
 
 // Server rendering: the functions exist, and report `unsupported` if called.
 const inBrowser = () => typeof window !== "undefined" && typeof document !== "undefined";
-function unsupported() {
-  const e = new Error("ZivaCare Connect runs in a browser page: there is no window here (server rendering?)");
-  e.name = "ZivaConnectError";
-  e.code = "unsupported";
-  return e;
-}
+const unsupported = () =>
+  zivaError("unsupported", "ZivaCare Connect runs in a browser page: there is no window here (server rendering?)");
 const browserOnly = (f) =>
   function () {
     if (!inBrowser()) throw unsupported();

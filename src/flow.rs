@@ -5,7 +5,6 @@
 use alloc::boxed::Box;
 use alloc::rc::Rc;
 use alloc::string::String;
-use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
 
 use js_sys::Function;
@@ -32,9 +31,7 @@ static LAST_ID: Global<u32> = Global::new(0);
 
 /// Flow `id`, if it is the one open now.
 pub fn active(id: u32) -> Option<Rc<Flow>> {
-    ACTIVE
-        .with(|a| a.borrow().clone())
-        .filter(|f| f.id == id && id != 0)
+    ACTIVE.with(|a| a.borrow().clone()).filter(|f| f.id == id) // ids start at 1: 0 never matches
 }
 
 /// How a flow ended.
@@ -104,7 +101,7 @@ struct Guards {
     poll: Option<Timer>,
     timeout: Option<Timer>,
     abort: Option<AbortController>,
-    on_end: Vec<Box<dyn FnOnce()>>,
+    on_end: Option<Box<dyn FnOnce()>>,
 }
 
 pub struct Flow {
@@ -231,7 +228,7 @@ pub fn start(
     {
         let mut g = flow.guards.borrow_mut();
         g.popup = Some(popup);
-        g.on_end.extend(on_end);
+        g.on_end = on_end;
         let weak = Rc::downgrade(&flow);
         g.message = Some(Listener::new(&window, "message", move |event| {
             if let Some(flow) = weak.upgrade() {
@@ -403,7 +400,7 @@ impl Flow {
         if let Some(a) = abort {
             a.abort();
         }
-        for f in on_end {
+        if let Some(f) = on_end {
             f();
         }
         match &outcome {
