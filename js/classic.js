@@ -40,10 +40,8 @@ import { createZivaConnect } from "./core.js";
 
   api.defineElement();
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", function () {
-      api.mountDeclared(document);
-    });
+    document.addEventListener("DOMContentLoaded", api.mountDeclared);
   } else {
-    api.mountDeclared(document);
+    api.mountDeclared();
   }
 })();

@@ -22,9 +22,8 @@ counted() { "$@" 2>&1 | tee -a "$log"; }
 echo "== format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-# The module as shipped (no_std), and with the tests (which link std).
-cargo clippy --lib --target wasm32-unknown-unknown --quiet -- -D warnings
-cargo clippy --all-targets --target wasm32-unknown-unknown --features std --quiet -- -D warnings
+# The module and its browser tests, as built for the browser.
+cargo clippy --all-targets --target wasm32-unknown-unknown --quiet -- -D warnings
 
 echo "== fuzz targets compile (running them: scripts/fuzz.sh)"
 cargo check --quiet --manifest-path fuzz/Cargo.toml --bins
@@ -44,7 +43,7 @@ scripts/postgres.sh stop "${pg#* }"
 pg=""
 
 echo "== SDK browser tests (wasm-bindgen-test, headless Chromium)"
-CHROMEDRIVER="$(command -v chromedriver)" counted wasm-pack --log-level warn test --headless --chrome . --features std
+CHROMEDRIVER="$(command -v chromedriver)" counted wasm-pack --log-level warn test --headless --chrome .
 
 echo "== load and crash, small (the full run: see the README)"
 counted target/debug/zivacare-load 600 20 --crash

@@ -1,113 +1,171 @@
-//! The functions and handles a page sees: `open` and `connect` (the button is
-//! drawn by the JS side, `js/core.js`, and runs `open`).
+//! What the loaders (`js/`) call: `open`, `connect` and `button`, and the
+//! declarative forms. The page itself calls them through the loaders, which
+//! add what must be JavaScript (loading the module once, the blank popup of a
+//! call made before the module is ready).
 
-use alloc::boxed::Box;
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
 
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
+use web_sys::{Element, Node, Window};
 
+use crate::button::Button;
 use crate::error::Error;
-use crate::flow::{active, start, Outcome, Sink};
-use crate::js::{read_options, report, to_js_error};
+use crate::flow::{self, closed_error, Flow};
+use crate::js::{read_options, to_js, to_js_error};
 
-fn throw(e: Error) -> JsValue {
-    to_js_error(&e)
+/// The page's handle of a flow that `open()` started.
+#[wasm_bindgen]
+pub struct FlowHandle {
+    flow: Weak<Flow>,
 }
 
-/// A flow as the page holds it: its number, 0 if it never started. (A number
-/// rather than a Rust object behind a JS class, whose glue would weigh more.)
-pub struct FlowHandle(u32);
-
+#[wasm_bindgen]
 impl FlowHandle {
     /// Closes the popup and ends the flow (reported as `popup_closed`).
     pub fn close(&self) {
-        close(self.0);
+        if let Some(flow) = self.flow.upgrade() {
+            flow.end(Err(closed_error()));
+        }
     }
 
     /// Whether the flow has ended (or never started).
+    #[wasm_bindgen(getter)]
     pub fn closed(&self) -> bool {
-        !is_open(self.0)
+        self.flow.upgrade().is_none_or(|f| f.is_ended())
     }
 }
 
-/// Ends flow `id` as closed, if it is still open.
-#[wasm_bindgen(js_name = "__close", skip_typescript)]
-pub fn close(id: u32) {
-    if let Some(f) = active(id) {
-        f.end(Outcome::Closed);
-    }
+/// Opens the Connect popup; `finish(err, response)` receives the outcome. In
+/// `popup` if the loader opened one inside the click. See the README.
+#[wasm_bindgen]
+pub fn open(options: &JsValue, popup: Option<Window>) -> Result<FlowHandle, JsValue> {
+    let (config, callbacks) = read_options(options, true).map_err(|e| to_js_error(&e))?;
+    let on_event = callbacks.on_event();
+    let flow = flow::start(
+        config,
+        popup,
+        on_event,
+        Box::new(move |outcome| callbacks.deliver(outcome)),
+    );
+    Ok(FlowHandle {
+        flow: flow.as_ref().map(Rc::downgrade).unwrap_or_default(),
+    })
 }
 
-/// Whether flow `id` is still open.
-#[wasm_bindgen(js_name = "__isOpen", skip_typescript)]
-pub fn is_open(id: u32) -> bool {
-    active(id).is_some()
-}
-
-fn open_with(
-    options: &JsValue,
-    popup: Option<web_sys::Window>,
-    on_end: Option<js_sys::Function>,
-) -> Result<FlowHandle, JsValue> {
-    let (config, callbacks) = read_options(options, true).map_err(throw)?;
-    let on_end =
-        on_end.map(|f| -> Box<dyn FnOnce()> { Box::new(move || report(f.call0(&JsValue::NULL))) });
-    let flow = start(config, Sink::Callbacks(callbacks), popup, on_end);
-    Ok(FlowHandle(flow.map_or(0, |f| f.id())))
-}
-
-/// Opens the Connect popup; see the README. (The loaders call `__openIn`; this
-/// is the same for Rust callers and tests, not a second export.)
-pub fn open(options: &JsValue) -> Result<FlowHandle, JsValue> {
-    open_with(options, None, None)
-}
-
-/// `open()` for the loaders: in `popup` if they opened one inside the click,
-/// calling `on_end` when the flow ends (or cannot start), before its outcome.
-#[wasm_bindgen(js_name = "__openIn", skip_typescript)]
-pub fn open_in(
-    options: &JsValue,
-    popup: Option<web_sys::Window>,
-    on_end: Option<js_sys::Function>,
-) -> Result<u32, JsValue> {
-    open_with(options, popup, on_end).map(|h| h.0)
-}
-
-/// Checks options as `open()` would, throwing the same errors.
-#[wasm_bindgen(js_name = "__check", skip_typescript)]
-pub fn check(options: &JsValue) -> Result<(), JsValue> {
-    read_options(options, true).map(|_| ()).map_err(throw)
-}
-
-/// `connect()` for the loaders, who make its Promise: settles it through
-/// `resolve`/`reject`; in `popup` if they opened one inside the click.
-#[wasm_bindgen(js_name = "__connectIn", skip_typescript)]
-pub fn connect_in(
-    options: &JsValue,
-    popup: Option<web_sys::Window>,
-    resolve: js_sys::Function,
-    reject: js_sys::Function,
-) {
-    match read_options(options, false) {
-        Ok((config, callbacks)) => {
-            let sink = Sink::Promise {
-                resolve,
-                reject,
-                callbacks,
-            };
-            start(config, sink, popup, None);
-        }
-        Err(e) => {
-            if let Some(p) = popup {
-                let _ = p.close();
-            }
-            report(reject.call1(&JsValue::NULL, &throw(e)));
+/// Opens the Connect popup at once and resolves with the response, or rejects
+/// with the error. In `popup` if the loader opened one inside the click.
+#[wasm_bindgen]
+pub fn connect(options: &JsValue, popup: Option<Window>) -> Promise {
+    let flow = read_options(options, false)
+        .map(|(config, callbacks)| flow::run(config, popup.clone(), callbacks.on_event()));
+    if flow.is_err() {
+        if let Some(p) = popup {
+            let _ = p.close();
         }
     }
+    wasm_bindgen_futures::future_to_promise(async move {
+        match flow {
+            Ok(outcome) => outcome.await,
+            Err(e) => Err(e),
+        }
+        .map(|response| to_js(&response))
+        .map_err(|e| to_js_error(&e))
+    })
 }
 
-/// Opens the Connect popup and resolves with the response, or rejects with the
-/// error. (As `open`: for Rust callers and tests; the loaders call `__connectIn`.)
-pub fn connect(options: &JsValue) -> Promise {
-    Promise::new(&mut |resolve, reject| connect_in(options, None, resolve, reject))
+thread_local! {
+    /// The buttons the page made, until their `destroy()`: a button lives as long
+    /// as the page wants it, not as long as the page keeps its handle.
+    static BUTTONS: RefCell<Vec<(u32, Option<Element>, Button)>> = const { RefCell::new(Vec::new()) };
+    static LAST_BUTTON: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Keeps `button` (rendered for the declarative element `host`, if any) until
+/// its handle's `destroy()`.
+fn keep(host: Option<Element>, button: Button) -> ButtonHandle {
+    let id = LAST_BUTTON.with(|n| {
+        n.set(n.get() + 1);
+        n.get()
+    });
+    BUTTONS.with(|b| b.borrow_mut().push((id, host, button)));
+    ButtonHandle { id }
+}
+
+/// The page's handle of a button.
+#[wasm_bindgen]
+pub struct ButtonHandle {
+    id: u32,
+}
+
+#[wasm_bindgen]
+impl ButtonHandle {
+    /// Removes the button and every listener it added, and ends a flow it
+    /// started (reported as closed); safe to call twice.
+    pub fn destroy(&self) {
+        let button = BUTTONS.with(|b| {
+            let mut list = b.borrow_mut();
+            let at = list.iter().position(|(id, ..)| *id == self.id)?;
+            Some(list.remove(at))
+        });
+        // Dropped here, outside the borrow: a page's close() may make a new button.
+        drop(button);
+    }
+}
+
+fn target_error(problem: &str) -> JsValue {
+    to_js_error(&Error::option("target", problem))
+}
+
+/// Renders a "Connect Health Data" button into `target` (a CSS selector or a
+/// node); a click runs `open(options)`.
+#[wasm_bindgen]
+pub fn button(target: &JsValue, options: &JsValue) -> Result<ButtonHandle, JsValue> {
+    let node: Node = match target.as_string() {
+        Some(selector) => web_sys::window()
+            .and_then(|w| w.document())
+            .ok_or_else(|| target_error("has no document to be found in"))?
+            .query_selector(&selector)
+            .map_err(|_| target_error("is not a valid CSS selector"))?
+            .ok_or_else(|| target_error("matches no element"))?
+            .into(),
+        None => target
+            .dyn_ref::<Node>()
+            .cloned()
+            .ok_or_else(|| target_error("must be a CSS selector or an Element"))?,
+    };
+    let (config, callbacks) = read_options(options, true).map_err(|e| to_js_error(&e))?;
+    let on_event = callbacks.on_event();
+    let button = Button::new(
+        &node,
+        config,
+        Rc::new(move |outcome| callbacks.deliver(outcome)),
+        on_event,
+    )
+    .map_err(|e| to_js_error(&e))?;
+    Ok(keep(None, button))
+}
+
+/// Renders every `[data-zivacare-connect]` element of the page not rendered yet.
+#[wasm_bindgen(js_name = mountDeclared)]
+pub fn mount_declared() {
+    let rendered = |el: &Element| {
+        BUTTONS.with(|b| {
+            b.borrow()
+                .iter()
+                .any(|(_, host, _)| host.as_ref() == Some(el))
+        })
+    };
+    for (host, button) in crate::element::mount_declared(rendered) {
+        keep(Some(host), button);
+    }
+}
+
+/// Renders the custom element `host` into its shadow root; `undefined` if its
+/// attributes are invalid (reported as its `zivacare-error` event).
+#[wasm_bindgen(js_name = mountElement)]
+pub fn mount_element(host: &Element) -> Result<Option<ButtonHandle>, JsValue> {
+    let button = crate::element::mount_element(host).map_err(|e| to_js_error(&e))?;
+    Ok(button.map(|b| keep(None, b)))
 }

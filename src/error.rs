@@ -1,9 +1,13 @@
 //! The one error type of the crate. At the JS boundary it becomes a real `Error`
 //! with a stable `code` (see `js::to_js_error`).
 
-use alloc::{borrow::ToOwned, string::String};
 /// Stable error codes: integrators switch on these strings, so they never change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    target_arch = "wasm32",
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum Code {
     /// An option is missing, of the wrong type or out of range; `field` names it.
     InvalidOptions,

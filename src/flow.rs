@@ -1,123 +1,115 @@
-//! One Connect flow: the popup, the message listener, the close poll, the
-//! timeout and the forward to the server. The flow owns every guard; ending it
-//! drops them all, so nothing is left behind whatever way it ends.
+//! One Connect flow: the popup, its message listener, the close poll, the
+//! timeout and the forward to the server. The flow owns every guard (gloo's
+//! `EventListener`, `Interval` and `Timeout`, the forward's `AbortController`);
+//! ending it drops them all, so nothing is left behind whatever way it ends.
 
-use alloc::boxed::Box;
-use alloc::rc::Rc;
-use alloc::string::String;
-use core::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::rc::{Rc, Weak};
 
-use js_sys::Function;
-use wasm_bindgen::JsValue;
-use web_sys::{AbortController, Event, Window};
+use gloo_events::EventListener;
+use gloo_timers::callback::{Interval, Timeout};
+use serde::Serialize;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{AbortController, MessageEvent, Window};
 
 use crate::error::{Code, Error};
 use crate::forward;
-use crate::js::{get, object, read_data, report, set, text, to_js_error, Callbacks};
+use crate::js::read_data;
 use crate::options::Config;
-use crate::protocol::{check, popup_url, Incoming, Verdict};
-use crate::web::{Global, Listener, Timer};
+use crate::protocol::{check, popup_url, Incoming, Reason, Verdict};
 
-/// How often `popup.closed` is polled.
+/// How often `popup.closed` is polled, in milliseconds.
 const POLL_MS: u32 = 250;
 /// A popup that reads closed this soon, without having sent anything, lost its
 /// opener (Cross-Origin-Opener-Policy) rather than being closed by a person.
 const SEVERED_WITHIN_MS: f64 = 1500.0;
 
-/// The one flow open on this page, if any.
-static ACTIVE: Global<Option<Rc<Flow>>> = Global::new(None);
-/// The number of the last flow started.
-static LAST_ID: Global<u32> = Global::new(0);
-
-/// Flow `id`, if it is the one open now.
-pub fn active(id: u32) -> Option<Rc<Flow>> {
-    ACTIVE.with(|a| a.borrow().clone()).filter(|f| f.id == id) // ids start at 1: 0 never matches
+thread_local! {
+    /// The one flow open on this page, if any.
+    static ACTIVE: RefCell<Option<Rc<Flow>>> = const { RefCell::new(None) };
 }
 
-/// How a flow ended.
-pub enum Outcome {
-    Done(JsValue),
+/// What a finished flow gives the page; `serverResponse` once `serverUrl` answered.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Response {
+    pub special_token: String,
+    pub client_id: String,
+    pub client_user_id: String,
+    pub state: String,
+    /// The parsed JSON reply of `serverUrl`; `undefined` (and left out) without one.
+    #[serde(
+        with = "serde_wasm_bindgen::preserve",
+        skip_serializing_if = "JsValue::is_undefined"
+    )]
+    pub server_response: JsValue,
+}
+
+/// What happens in a flow, for `onEvent(name, details)`. Never carries a token.
+#[derive(Clone, Copy, Debug, Serialize)]
+#[serde(untagged)]
+pub enum Event {
+    PopupOpened,
+    MessageRejected { reason: Reason },
+    TokenReceived,
+    ServerRequest { attempt: u32 },
+    Finished,
     Closed,
-    Failed(Error),
+    Error { code: Code },
 }
 
-/// Where the outcome goes: the page's callbacks, or a Promise.
-pub enum Sink {
-    Callbacks(Callbacks),
-    Promise {
-        resolve: Function,
-        reject: Function,
-        callbacks: Callbacks,
-    },
-}
-
-impl Sink {
-    fn callbacks(&self) -> &Callbacks {
+impl Event {
+    /// The name `onEvent` receives.
+    pub fn name(&self) -> &'static str {
         match self {
-            Sink::Callbacks(c) | Sink::Promise { callbacks: c, .. } => c,
-        }
-    }
-
-    /// Delivers the outcome. Exceptions thrown by the page's callbacks are reported.
-    /// A close goes to `close()` when the page gave one; otherwise it is the
-    /// error `popup_closed`, like any other failure.
-    pub fn deliver(&self, outcome: Outcome) {
-        let null = &JsValue::NULL;
-        let result = match outcome {
-            Outcome::Done(v) => Ok(v),
-            Outcome::Failed(e) => Err(e),
-            Outcome::Closed => match self {
-                Sink::Callbacks(Callbacks { close: Some(f), .. }) => return report(f.call0(null)),
-                _ => Err(closed_error()),
-            },
-        };
-        match (self, result) {
-            (Sink::Promise { resolve, .. }, Ok(v)) => report(resolve.call1(null, &v)),
-            (Sink::Promise { reject, .. }, Err(e)) => report(reject.call1(null, &to_js_error(&e))),
-            (Sink::Callbacks(c), result) => {
-                if let Some(f) = &c.finish {
-                    report(match result {
-                        Ok(v) => f.call2(null, null, &v),
-                        Err(e) => f.call1(null, &to_js_error(&e)),
-                    });
-                }
-            }
+            Event::PopupOpened => "popup_opened",
+            Event::MessageRejected { .. } => "message_rejected",
+            Event::TokenReceived => "token_received",
+            Event::ServerRequest { .. } => "server_request",
+            Event::Finished => "finished",
+            Event::Closed => "closed",
+            Event::Error { .. } => "error",
         }
     }
 }
 
-fn closed_error() -> Error {
+/// How a flow ends: the response, or the error (`popup_closed` for a closed popup).
+pub type Outcome = Result<Response, Error>;
+/// Receives the outcome, once.
+pub type Finish = Box<dyn FnOnce(Outcome)>;
+/// Receives every event of a flow.
+pub type OnEvent = Rc<dyn Fn(&Event)>;
+
+/// The `popup_closed` error: the user, or the page, closed the popup.
+pub fn closed_error() -> Error {
     Error::new(
         Code::PopupClosed,
         "The Connect window was closed before finishing",
     )
 }
 
-/// Guards that live while the popup is open, dropped together.
+/// Guards that live while the flow is open, dropped together when it ends.
 #[derive(Default)]
 struct Guards {
     popup: Option<Window>,
-    message: Option<Listener>,
-    poll: Option<Timer>,
-    timeout: Option<Timer>,
+    message: Option<EventListener>,
+    poll: Option<Interval>,
+    /// Held for its `Drop`, which clears it.
+    _timeout: Option<Timeout>,
     abort: Option<AbortController>,
-    on_end: Option<Box<dyn FnOnce()>>,
 }
 
 pub struct Flow {
-    /// This flow's number (from 1), by which the page refers to it.
-    id: u32,
     config: Config,
     state: String,
-    sink: Sink,
+    opened_at: f64,
+    on_event: Option<OnEvent>,
+    finish: Cell<Option<Finish>>,
     ended: Cell<bool>,
     /// When the popup was first seen closed.
     closed_at: Cell<Option<f64>>,
     guards: RefCell<Guards>,
-}
-
-fn now() -> f64 {
-    js_sys::Date::now()
 }
 
 /// 128 random bits from `crypto.getRandomValues`, base64url.
@@ -125,7 +117,7 @@ fn random_state(window: &Window) -> Result<String, Error> {
     let mut bytes = [0u8; 16];
     window
         .crypto()
-        .and_then(|c| c.get_random_values_with_u8_array(&mut bytes).map(|_| ()))
+        .and_then(|c| c.get_random_values_with_u8_array(&mut bytes).map(drop))
         .map_err(|_| {
             Error::new(
                 Code::InvalidOptions,
@@ -137,18 +129,23 @@ fn random_state(window: &Window) -> Result<String, Error> {
 
 /// `window.open` features that centre the popup over the page.
 fn features(window: &Window, config: &Config) -> String {
-    let num = |key| get(window, key).as_f64().unwrap_or(0.0);
+    let num = |v: Result<JsValue, JsValue>| v.ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
     let (w, h) = (config.popup_width, config.popup_height);
-    let left = num("screenX") + ((num("outerWidth") - f64::from(w)) / 2.0).max(0.0);
-    let top = num("screenY") + ((num("outerHeight") - f64::from(h)) / 2.0).max(0.0);
+    let left = num(window.screen_x()) + ((num(window.outer_width()) - f64::from(w)) / 2.0).max(0.0);
+    let top = num(window.screen_y()) + ((num(window.outer_height()) - f64::from(h)) / 2.0).max(0.0);
     crate::protocol::popup_features(w, h, left as i32, top as i32)
 }
 
 /// Opens the popup (or navigates `popup`, one the loader opened inside the
 /// click) on the Connect page with a fresh state: the window, the popup, the state.
 fn open_popup(config: &Config, popup: Option<Window>) -> Result<(Window, Window, String), Error> {
-    let window = crate::web::window()
-        .ok_or_else(|| Error::new(Code::PopupBlocked, "No window to open a popup from"))?;
+    let blocked = || {
+        Error::new(
+            Code::PopupBlocked,
+            "The browser blocked the ZivaCare Connect popup; start it from a click",
+        )
+    };
+    let window = web_sys::window().ok_or_else(blocked)?;
     if let Some(active) = ACTIVE.with(|a| a.borrow().clone()) {
         if let Some(p) = &active.guards.borrow().popup {
             let _ = p.focus();
@@ -165,13 +162,10 @@ fn open_popup(config: &Config, popup: Option<Window>) -> Result<(Window, Window,
         Some(s) => s.clone(),
         None => random_state(&window)?,
     };
-    let origin = text(&get(&window, "location"), "origin");
+    let origin = window.location().origin().unwrap_or_default();
     let url = popup_url(config, &origin, &state);
     let popup = match popup {
-        Some(p) => {
-            set(&get(&p, "location"), "href", &url.as_str().into());
-            Some(p)
-        }
+        Some(p) => p.location().set_href(&url).ok().map(|()| p),
         None => window
             .open_with_url_and_target_and_features(
                 &url,
@@ -181,132 +175,135 @@ fn open_popup(config: &Config, popup: Option<Window>) -> Result<(Window, Window,
             .ok()
             .flatten(),
     };
-    let popup = popup.ok_or_else(|| {
-        Error::new(
-            Code::PopupBlocked,
-            "The browser blocked the ZivaCare Connect popup; start it from a click",
-        )
-    })?;
-    Ok((window, popup, state))
+    Ok((window, popup.ok_or_else(blocked)?, state))
 }
 
-/// Starts a flow: opens the popup synchronously, then listens. Never awaits
-/// before `window.open`. `on_end` runs when the flow ends (also when it cannot
-/// start), before the outcome is delivered.
+/// Starts a flow: opens the popup synchronously (never awaiting before
+/// `window.open`), then listens. When it cannot start, `finish` gets the error
+/// at once and there is no flow.
 pub fn start(
     config: Config,
-    sink: Sink,
     popup: Option<Window>,
-    on_end: Option<Box<dyn FnOnce()>>,
+    on_event: Option<OnEvent>,
+    finish: Finish,
 ) -> Option<Rc<Flow>> {
     let (window, popup, state) = match open_popup(&config, popup) {
         Ok(opened) => opened,
         Err(e) => {
-            if let Some(f) = on_end {
-                f();
-            }
-            sink.deliver(Outcome::Failed(e));
+            finish(Err(e));
             return None;
         }
     };
-    let id = LAST_ID.with(|n| {
-        let id = n.borrow().wrapping_add(1).max(1);
-        n.replace(id);
-        id
-    });
+    let timeout_ms = config.timeout_ms;
     let flow = Rc::new(Flow {
-        id,
         config,
         state,
-        sink,
+        opened_at: js_sys::Date::now(),
+        on_event,
+        finish: Cell::new(Some(finish)),
         ended: Cell::new(false),
         closed_at: Cell::new(None),
         guards: RefCell::new(Guards::default()),
     });
-    ACTIVE.with(|a| *a.borrow_mut() = Some(flow.clone()));
-    let opened_at = now();
-    {
-        let mut g = flow.guards.borrow_mut();
-        g.popup = Some(popup);
-        g.on_end = on_end;
-        let weak = Rc::downgrade(&flow);
-        g.message = Some(Listener::new(&window, "message", move |event| {
+    ACTIVE.with(|a| *a.borrow_mut() = Some(Rc::clone(&flow)));
+    let guarded = |f: fn(&Rc<Flow>)| {
+        let weak: Weak<Flow> = Rc::downgrade(&flow);
+        move || {
             if let Some(flow) = weak.upgrade() {
+                f(&flow);
+            }
+        }
+    };
+    let weak = Rc::downgrade(&flow);
+    let guards = Guards {
+        popup: Some(popup),
+        message: Some(EventListener::new(&window, "message", move |event| {
+            if let (Some(flow), Some(event)) = (weak.upgrade(), event.dyn_ref::<MessageEvent>()) {
                 flow.on_message(event);
             }
-        }));
-        let weak = Rc::downgrade(&flow);
-        g.poll = Some(Timer::every(POLL_MS, move || {
-            if let Some(flow) = weak.upgrade() {
-                flow.on_poll(opened_at);
-            }
-        }));
-        let weak = Rc::downgrade(&flow);
-        g.timeout = Some(Timer::once(flow.config.timeout_ms, move || {
-            if let Some(flow) = weak.upgrade() {
-                flow.end(Outcome::Failed(Error::new(
-                    Code::Timeout,
-                    "The Connect flow timed out",
-                )));
-            }
-        }));
-    }
-    flow.event("popup_opened", &JsValue::UNDEFINED);
+        })),
+        poll: Some(Interval::new(POLL_MS, guarded(Flow::on_poll))),
+        _timeout: Some(Timeout::new(
+            timeout_ms,
+            guarded(|flow| flow.end(Err(Error::new(Code::Timeout, "The Connect flow timed out")))),
+        )),
+        abort: None,
+    };
+    *flow.guards.borrow_mut() = guards;
+    flow.emit(Event::PopupOpened);
     Some(flow)
 }
 
+/// Runs a flow to its end: starts it at once (inside the caller's click), and
+/// resolves with its outcome.
+pub fn run(
+    config: Config,
+    popup: Option<Window>,
+    on_event: Option<OnEvent>,
+) -> impl Future<Output = Outcome> {
+    let (tx, rx) = futures_channel::oneshot::channel();
+    start(
+        config,
+        popup,
+        on_event,
+        Box::new(move |outcome| {
+            let _ = tx.send(outcome);
+        }),
+    );
+    async move {
+        // A flow always ends with an outcome; a dropped sender cannot happen.
+        rx.await.unwrap_or_else(|_| Err(closed_error()))
+    }
+}
+
 impl Flow {
-    fn event(&self, name: &str, details: &JsValue) {
-        self.sink.callbacks().event(name, details);
+    fn emit(&self, event: Event) {
+        if let Some(f) = &self.on_event {
+            f(&event);
+        }
     }
 
     /// Whether `source` is this flow's popup (the very same window object).
-    fn is_popup(&self, source: JsValue) -> bool {
-        match &self.guards.borrow().popup {
-            Some(p) => !source.is_null() && &source == AsRef::<JsValue>::as_ref(p),
-            None => false,
+    fn is_popup(&self, source: Option<js_sys::Object>) -> bool {
+        match (&self.guards.borrow().popup, source) {
+            (Some(popup), Some(source)) => JsValue::from(source) == JsValue::from(popup),
+            _ => false,
         }
     }
 
-    fn on_message(self: &Rc<Self>, event: &Event) {
+    fn on_message(self: &Rc<Self>, event: &MessageEvent) {
         if self.ended.get() {
             return;
         }
-        let data = read_data(&get(event, "data"));
-        let origin = text(event, "origin");
+        let data = read_data(&event.data());
         let verdict = check(
             &self.config.connect_origin,
             &self.state,
             &Incoming {
-                origin: &origin,
-                from_popup: self.is_popup(get(event, "source")),
+                origin: &event.origin(),
+                from_popup: self.is_popup(event.source()),
                 data: &data,
             },
         );
         match verdict {
-            Verdict::Reject(reason) => {
-                self.event(
-                    "message_rejected",
-                    &object(&[("reason", &reason.as_str().into())]),
-                );
-            }
-            Verdict::Close => self.end(Outcome::Closed),
+            Verdict::Reject(reason) => self.emit(Event::MessageRejected { reason }),
+            Verdict::Close => self.end(Err(closed_error())),
             Verdict::Error { code, message } => {
                 let mut e = Error::new(Code::ConnectError, message);
                 e.connect_code = Some(code);
-                self.end(Outcome::Failed(e));
+                self.end(Err(e));
             }
             Verdict::Finish { special_token } => self.on_token(special_token),
         }
     }
 
-    fn on_poll(self: &Rc<Self>, opened_at: f64) {
+    fn on_poll(self: &Rc<Self>) {
         let closed = self
             .guards
             .borrow()
             .popup
             .as_ref()
-            .is_some_and(|p| get(p, "closed").as_bool().unwrap_or(true));
+            .is_some_and(|p| p.closed().unwrap_or(true));
         if !closed {
             return;
         }
@@ -314,23 +311,24 @@ impl Flow {
         // message can still be queued when `closed` already reads true. End only
         // on the next poll, once any such message has been handled.
         let Some(first_seen) = self.closed_at.get() else {
-            self.closed_at.set(Some(now()));
+            self.closed_at.set(Some(js_sys::Date::now()));
             return;
         };
-        if first_seen - opened_at < SEVERED_WITHIN_MS {
-            self.end(Outcome::Failed(Error::new(
+        if first_seen - self.opened_at < SEVERED_WITHIN_MS {
+            self.end(Err(Error::new(
                 Code::OpenerSevered,
                 "The Connect window lost its link to this page at once: is the page served with \
                  Cross-Origin-Opener-Policy: same-origin? Use same-origin-allow-popups.",
             )));
         } else {
-            self.end(Outcome::Closed);
+            self.end(Err(closed_error()));
         }
     }
 
-    /// A valid finish: close the popup and stop listening, then hand the token on.
+    /// A valid finish: close the popup and stop listening, then hand the token
+    /// on, to the page or through the forward to `serverUrl`.
     fn on_token(self: &Rc<Self>, special_token: String) {
-        self.event("token_received", &JsValue::UNDEFINED);
+        self.emit(Event::TokenReceived);
         let (popup, message, poll) = {
             let mut g = self.guards.borrow_mut();
             (g.popup.take(), g.message.take(), g.poll.take())
@@ -340,32 +338,29 @@ impl Flow {
         }
         drop((message, poll));
         let c = &self.config;
-        let response = object(&[
-            ("specialToken", &special_token.into()),
-            ("clientId", &c.client_id.as_str().into()),
-            ("clientUserId", &c.client_user_id.as_str().into()),
-            ("state", &self.state.as_str().into()),
-        ]);
-        let Some(server_url) = c.server_url.clone() else {
-            self.end(Outcome::Done(response));
-            return;
+        let response = Response {
+            special_token,
+            client_id: c.client_id.clone(),
+            client_user_id: c.client_user_id.clone(),
+            state: self.state.clone(),
+            server_response: JsValue::UNDEFINED,
+        };
+        let Some(url) = c.server_url.clone() else {
+            return self.end(Ok(response));
         };
         let abort = AbortController::new().ok();
-        let signal = abort.as_ref().map(|a| a.signal());
+        let signal = abort.as_ref().map(AbortController::signal);
         self.guards.borrow_mut().abort = abort;
-        forward::post(self.clone(), server_url, response, signal);
-    }
-
-    pub fn id(&self) -> u32 {
-        self.id
-    }
-
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
-    pub fn callbacks(&self) -> &Callbacks {
-        self.sink.callbacks()
+        let request = forward::Request::new(url, &response, c);
+        let flow = Rc::clone(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            let attempt = |n| flow.emit(Event::ServerRequest { attempt: n });
+            let reply = forward::post(&request, signal.as_ref(), &attempt).await;
+            flow.end(reply.map(|server_response| Response {
+                server_response,
+                ..response
+            }));
+        });
     }
 
     pub fn is_ended(&self) -> bool {
@@ -373,43 +368,33 @@ impl Flow {
     }
 
     /// Ends the flow once: closes the popup, drops every listener and timer,
-    /// aborts a pending forward, frees the page for the next flow, then delivers.
+    /// aborts a pending forward, frees the page for the next flow, then
+    /// delivers the outcome.
     pub fn end(self: &Rc<Self>, outcome: Outcome) {
         if self.ended.replace(true) {
             return;
         }
-        let guards = core::mem::take(&mut *self.guards.borrow_mut());
+        let guards = std::mem::take(&mut *self.guards.borrow_mut());
         ACTIVE.with(|a| {
             let mut a = a.borrow_mut();
             if a.as_ref().is_some_and(|f| Rc::ptr_eq(f, self)) {
                 *a = None;
             }
         });
-        let Guards {
-            popup,
-            message,
-            poll,
-            timeout,
-            abort,
-            on_end,
-        } = guards;
-        drop((message, poll, timeout));
-        if let Some(p) = popup {
+        if let Some(p) = &guards.popup {
             let _ = p.close();
         }
-        if let Some(a) = abort {
+        if let Some(a) = &guards.abort {
             a.abort();
         }
-        if let Some(f) = on_end {
-            f();
+        drop(guards);
+        self.emit(match &outcome {
+            Ok(_) => Event::Finished,
+            Err(e) if e.code == Code::PopupClosed => Event::Closed,
+            Err(e) => Event::Error { code: e.code },
+        });
+        if let Some(finish) = self.finish.take() {
+            finish(outcome);
         }
-        match &outcome {
-            Outcome::Done(_) => self.event("finished", &JsValue::UNDEFINED),
-            Outcome::Closed => self.event("closed", &JsValue::UNDEFINED),
-            Outcome::Failed(e) => {
-                self.event("error", &object(&[("code", &e.code.as_str().into())]))
-            }
-        }
-        self.sink.deliver(outcome);
     }
 }

@@ -1,168 +1,129 @@
-//! Forwarding the specialToken to the integrator's server: one POST, retried on
-//! network errors and 5xx only (see `protocol::should_retry`).
-//!
-//! The request goes straight through the browser's `fetch`: an HTTP client crate
-//! (gloo-net) measured 3.7 KB gzip more for the same one POST. Its promises are
-//! followed with callbacks rather than `async` (the futures executor and its
-//! state machines measured 3 KB gzip more): each callback is handed to both
-//! outcomes of a `then`, so exactly one call frees it.
+//! Forwarding the specialToken to the integrator's server: one POST with
+//! gloo-net, retried on network errors and 5xx only (`protocol::should_retry`).
+//! It knows nothing of the flow: the flow awaits [`post`] and ends with its result.
 
-use alloc::rc::Rc;
-use alloc::string::String;
-use core::cell::Cell;
-
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use web_sys::AbortSignal;
+use gloo_net::http::Request as HttpRequest;
+use gloo_timers::future::TimeoutFuture;
+use wasm_bindgen::JsValue;
+use web_sys::{AbortSignal, RequestCredentials};
 
 use crate::error::{Code, Error};
-use crate::flow::{Flow, Outcome};
-use crate::js::{get, object, set};
-use crate::options::Credentials;
+use crate::flow::Response;
+use crate::options::{Config, Credentials};
 use crate::protocol::{backoff_ms, should_retry};
-use crate::web::set_timeout;
 
-#[wasm_bindgen]
-extern "C" {
-    /// A promise, for `then` with plain functions.
-    type Thenable;
-    #[wasm_bindgen(method, js_name = then)]
-    fn then_either(this: &Thenable, fulfilled: &JsValue, rejected: &JsValue);
+/// What the forward sends: the same POST on every attempt.
+pub struct Request {
+    url: String,
+    /// `{"specialToken","clientId","clientUserId","state"}`, as JSON.
+    body: String,
+    headers: Vec<(String, String)>,
+    credentials: RequestCredentials,
 }
 
-/// `init` for `fetch`, as a plain object (typed bindings would each be an import).
-fn request_init(flow: &Flow, body: &str, signal: Option<&AbortSignal>) -> JsValue {
-    let c = flow.config();
-    let headers: JsValue = js_sys::Object::new().into();
-    let fixed = [
-        ("Content-Type", "application/json"),
-        ("X-ZivaCare-Connect", "1"),
-    ];
-    let own = c
-        .server_headers
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()));
-    for (name, value) in fixed.into_iter().chain(own) {
-        set(&headers, name, &value.into());
+impl Request {
+    /// The POST of `response` (before the server's reply) to `url`, with the
+    /// page's `serverHeaders` and `credentials`.
+    pub fn new(url: String, response: &Response, config: &Config) -> Request {
+        Request {
+            url,
+            body: json(response),
+            headers: config.server_headers.clone(),
+            credentials: match config.credentials {
+                Credentials::Omit => RequestCredentials::Omit,
+                Credentials::SameOrigin => RequestCredentials::SameOrigin,
+                Credentials::Include => RequestCredentials::Include,
+            },
+        }
     }
-    let credentials = match c.credentials {
-        Credentials::Omit => "omit",
-        Credentials::SameOrigin => "same-origin",
-        Credentials::Include => "include",
-    };
-    let init = object(&[
-        ("method", &"POST".into()),
-        ("headers", &headers),
-        ("body", &body.into()),
-        ("credentials", &credentials.into()),
-    ]);
-    if let Some(s) = signal {
-        set(&init, "signal", s);
+
+    /// A fresh `Request` for one attempt (a body can be sent once). The headers
+    /// are set here rather than with gloo-net's builder, whose setter throws out
+    /// of the module on a name or value the browser refuses.
+    fn build(&self, signal: Option<&AbortSignal>) -> Result<HttpRequest, JsValue> {
+        let headers = web_sys::Headers::new()?;
+        headers.set("Content-Type", "application/json")?;
+        headers.set("X-ZivaCare-Connect", "1")?;
+        for (name, value) in &self.headers {
+            headers.set(name, value)?;
+        }
+        let init = web_sys::RequestInit::new();
+        init.set_method("POST");
+        init.set_headers(&headers);
+        init.set_body(&JsValue::from_str(&self.body));
+        init.set_credentials(self.credentials);
+        init.set_signal(signal);
+        web_sys::Request::new_with_str_and_init(&self.url, &init).map(HttpRequest::from)
     }
-    init
+}
+
+/// The body of the POST: the response's fields as JSON, through
+/// serde-wasm-bindgen's JSON-compatible serializer and `JSON.stringify`.
+fn json(response: &Response) -> String {
+    use serde::Serialize;
+    response
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .ok()
+        .and_then(|v| js_sys::JSON::stringify(&v).ok())
+        .and_then(|s| s.as_string())
+        .unwrap_or_default()
 }
 
 /// The reply's JSON; `null` for an empty body, the raw text if it is not JSON,
 /// so a server that stored the connection never loses its answer.
 fn parse_reply(text: &str) -> JsValue {
-    if text.chars().all(char::is_whitespace) {
+    if text.trim().is_empty() {
         return JsValue::NULL;
     }
     js_sys::JSON::parse(text).unwrap_or_else(|_| JsValue::from_str(text))
 }
 
-/// One forward in flight: its flow, what it posts, and how many retries so far.
-struct Forward {
-    flow: Rc<Flow>,
-    url: String,
-    body: String,
-    /// The flow's response, which gets `serverResponse` once the server answers.
-    response: JsValue,
-    signal: Option<AbortSignal>,
-    retries: Cell<u32>,
-}
-
-/// `then(f, f)`: `f` runs once, with the value or the reason.
-fn settle(promise: &JsValue, f: impl FnOnce(JsValue) + 'static) {
-    let f = Closure::once_into_js(f);
-    promise.unchecked_ref::<Thenable>().then_either(&f, &f);
-}
-
-/// POSTs `{specialToken, clientId, clientUserId, state}` (`response`) to `url`,
-/// then ends the flow: done with the server's reply in `serverResponse`, or failed.
-pub fn post(flow: Rc<Flow>, url: String, response: JsValue, signal: Option<AbortSignal>) {
-    let body = js_sys::JSON::stringify(&response)
-        .ok()
-        .and_then(|s| s.as_string())
-        .unwrap_or_default();
-    attempt(Rc::new(Forward {
-        flow,
-        url,
-        body,
-        response,
-        signal,
-        retries: Cell::new(0),
-    }));
-}
-
-fn attempt(f: Rc<Forward>) {
-    if f.flow.is_ended() {
-        return;
-    }
-    f.flow.callbacks().event(
-        "server_request",
-        &object(&[("attempt", &(f.retries.get() + 1).into())]),
+fn server_error(status: u16) -> Error {
+    let mut e = Error::new(
+        Code::ServerError,
+        "The server did not accept the connection",
     );
-    let Some(window) = crate::web::window() else {
-        return answered(f, None, None);
-    };
-    let init = request_init(&f.flow, &f.body, f.signal.as_ref());
-    // fetch rejects (no answer) on network errors and on headers it refuses.
-    let sent = window.fetch_with_str_and_init(&f.url, init.unchecked_ref());
-    settle(&sent, move |resp| {
-        let Some(status) = get(&resp, "status").as_f64() else {
-            return answered(f, None, None);
-        };
-        let reading = get(&resp, "text")
-            .dyn_into::<js_sys::Function>()
-            .and_then(|read| read.call0(&resp));
-        match reading {
-            Ok(text) => settle(&text, move |text| {
-                answered(f, Some(status as u16), text.as_string())
-            }),
-            Err(_) => answered(f, Some(status as u16), None),
-        }
-    });
+    e.status = Some(status);
+    e
 }
 
-/// One attempt's outcome: a status and body, or (`None`) no answer at all.
-fn answered(f: Rc<Forward>, status: Option<u16>, text: Option<String>) {
-    let flow = &f.flow;
-    if flow.is_ended() {
-        return; // closed, timed out or aborted meanwhile
-    }
-    if let Some(200..=299) = status {
-        let reply = parse_reply(&text.unwrap_or_default());
-        set(&f.response, "serverResponse", &reply);
-        return flow.end(Outcome::Done(f.response.clone()));
-    }
-    let retries = f.retries.get();
-    if should_retry(status, retries) {
-        f.retries.set(retries + 1);
-        let ms = backoff_ms(retries);
-        let again = Closure::once_into_js(move || attempt(f));
-        set_timeout(&again, ms as i32);
-        return;
-    }
-    flow.end(Outcome::Failed(match status {
-        Some(s) => {
-            let mut e = Error::new(
-                Code::ServerError,
-                "The server did not accept the connection",
-            );
-            e.status = Some(s);
-            e
+fn network_error() -> Error {
+    Error::new(Code::NetworkError, "The server could not be reached")
+}
+
+/// POSTs `request`, retrying network errors and 5xx (after 250 ms, 500 ms and
+/// 1 s), never a 4xx; `attempt(n)` is told of each attempt. Resolves with the
+/// server's parsed reply, or the error. Once `signal` is aborted (the flow
+/// ended), it stops.
+pub async fn post(
+    request: &Request,
+    signal: Option<&AbortSignal>,
+    attempt: &dyn Fn(u32),
+) -> Result<JsValue, Error> {
+    let aborted = || signal.is_some_and(AbortSignal::aborted);
+    let mut retries = 0;
+    loop {
+        if aborted() {
+            return Err(network_error());
         }
-        None => Error::new(Code::NetworkError, "The server could not be reached"),
-    }));
+        attempt(retries + 1);
+        let sent = match request.build(signal) {
+            Ok(req) => req.send().await,
+            // A request the browser refuses to make: no retry can help.
+            Err(_) => return Err(network_error()),
+        };
+        let status = match sent {
+            Ok(resp) if resp.ok() => {
+                let text = resp.text().await.unwrap_or_default();
+                return Ok(parse_reply(&text));
+            }
+            Ok(resp) => Some(resp.status()),
+            Err(_) => None,
+        };
+        if !should_retry(status, retries) {
+            return Err(status.map_or_else(network_error, server_error));
+        }
+        TimeoutFuture::new(backoff_ms(retries)).await;
+        retries += 1;
+    }
 }

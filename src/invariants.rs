@@ -5,7 +5,6 @@
 
 use crate::options::{is_token_text, Config, ParsedUrl, MAX_TEXT};
 use crate::protocol::{Data, Field, Incoming, Verdict};
-use alloc::{borrow::ToOwned, string::String};
 
 fn ensure(ok: bool, what: &str) -> Result<(), String> {
     if ok {

@@ -1,13 +1,59 @@
-//! The JS boundary: reading options and message data out of JS values, and
-//! turning crate errors into real `Error` objects.
+//! The JavaScript boundary: options and message data read out of JS values,
+//! crate errors turned into real `Error` objects, and Rust values handed to JS
+//! through serde-wasm-bindgen.
+//!
+//! Options are read by a typed reader rather than `serde_wasm_bindgen::from_value`:
+//! serde-wasm-bindgen ignores `deny_unknown_fields` (unknown options would pass),
+//! its type errors do not name the field, and its deserializer costs about 19 KB
+//! gzip of the download.
 
-use alloc::{borrow::ToOwned, string::String, vec::Vec};
+use std::rc::Rc;
+
 use js_sys::{Function, Object, Reflect};
+use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::error::Error;
+use crate::error::{Code, Error};
+use crate::flow::{Event, OnEvent, Outcome};
 use crate::options::{check_keys, validate, Config, ParsedUrl, RawOptions};
 use crate::protocol::{Data, Field};
+
+/// `obj[key]` of an object the page gave, or `undefined` if reading it throws.
+fn get(obj: &JsValue, key: &str) -> JsValue {
+    Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// A Rust value as a JS value (objects for structs, `undefined` for unit variants).
+pub fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
+    serde_wasm_bindgen::to_value(value).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// A real `Error` with `name`, stable `code` and the details of its code.
+pub fn to_js_error(e: &Error) -> JsValue {
+    let err: JsValue = js_sys::Error::new(&e.message).into();
+    let set = |key: &str, value: JsValue| {
+        let _ = Reflect::set(&err, &JsValue::from_str(key), &value);
+    };
+    set("name", "ZivaConnectError".into());
+    set("code", e.code.as_str().into());
+    if let Some(f) = &e.field {
+        set("field", f.into());
+    }
+    if let Some(c) = &e.connect_code {
+        set("connectCode", c.into());
+    }
+    if let Some(s) = e.status {
+        set("status", s.into());
+    }
+    err
+}
+
+/// Surfaces an exception thrown by a page's callback without ending anything.
+pub fn report(result: Result<JsValue, JsValue>) {
+    if let Err(e) = result {
+        web_sys::console::error_1(&e);
+    }
+}
 
 /// The page's callbacks, kept apart from the plain options.
 #[derive(Clone, Default)]
@@ -17,20 +63,35 @@ pub struct Callbacks {
     pub on_event: Option<Function>,
 }
 
-/// `obj[key]`, or `undefined` if reading it throws. Properties are read this
-/// way rather than through typed bindings: every binding is one more import
-/// and one more glue function in the download.
-pub fn get(obj: &JsValue, key: &str) -> JsValue {
-    Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+impl Callbacks {
+    /// Delivers a flow's outcome: `finish(null, response)` or `finish(error)`;
+    /// a closed popup goes to `close()` when the page gave one.
+    pub fn deliver(&self, outcome: Outcome) {
+        let null = &JsValue::NULL;
+        match (outcome, &self.close) {
+            (Err(e), Some(close)) if e.code == Code::PopupClosed => report(close.call0(null)),
+            (outcome, _) => {
+                if let Some(finish) = &self.finish {
+                    report(match outcome {
+                        Ok(r) => finish.call2(null, null, &to_js(&r)),
+                        Err(e) => finish.call1(null, &to_js_error(&e)),
+                    });
+                }
+            }
+        }
+    }
+
+    /// `onEvent(name, details)` as a flow's event handler; an exception from it
+    /// is logged, never fatal.
+    pub fn on_event(&self) -> Option<OnEvent> {
+        let f = self.on_event.clone()?;
+        Some(Rc::new(move |event: &Event| {
+            report(f.call2(&JsValue::NULL, &event.name().into(), &to_js(event)));
+        }))
+    }
 }
 
-/// `obj[key]` as a string; empty if it is not one.
-pub fn text(obj: &JsValue, key: &str) -> String {
-    get(obj, key).as_string().unwrap_or_default()
-}
-
-/// Reads options one by one, keeping the first type error instead of returning
-/// at it: one exit path, where early returns would each drop what was read so far.
+/// Reads options one by one, keeping the first type error: one exit path.
 struct Reader<'a> {
     obj: &'a JsValue,
     error: Option<Error>,
@@ -111,16 +172,19 @@ pub fn parse_url(input: &str, base: Option<&str>) -> Result<ParsedUrl, String> {
         None => web_sys::Url::new(input),
     }
     .map_err(|_| input.to_owned())?;
-    let url = JsValue::from(url);
-    let part = |key| text(&url, key);
     Ok(ParsedUrl {
-        href: part("href"),
-        origin: part("origin"),
-        protocol: part("protocol"),
-        hostname: part("hostname"),
-        has_credentials: !part("username").is_empty() || !part("password").is_empty(),
-        has_hash: !part("hash").is_empty(),
+        href: url.href(),
+        origin: url.origin(),
+        protocol: url.protocol(),
+        hostname: url.hostname(),
+        has_credentials: !url.username().is_empty() || !url.password().is_empty(),
+        has_hash: !url.hash().is_empty(),
     })
+}
+
+/// The page's address, the base of a relative `serverUrl`.
+pub fn page_url() -> Option<String> {
+    web_sys::window()?.location().href().ok()
 }
 
 /// Reads and validates the options object of `open()`, `connect()` or `button()`.
@@ -145,12 +209,11 @@ pub fn read_options(
         close: r.function("close"),
         on_event: r.function("onEvent"),
     };
-    let page = crate::web::window().map(|w| text(&get(&w, "location"), "href"));
     let raw = RawOptions {
         client_id: r.string("clientId"),
         client_user_id: r.string("clientUserId"),
         connect_url: r.url("connectUrl", None),
-        server_url: r.url("serverUrl", page.as_deref()),
+        server_url: r.url("serverUrl", page_url().as_deref()),
         state: r.string("state"),
         server_headers: r.headers(),
         credentials: r.string("credentials"),
@@ -194,51 +257,5 @@ pub fn read_data(data: &JsValue) -> Data {
         special_token: field("specialToken"),
         code: field("code"),
         message: field("message"),
-    }
-}
-
-pub fn set(obj: &JsValue, key: &str, value: &JsValue) {
-    let _ = Reflect::set(obj, &JsValue::from_str(key), value);
-}
-
-/// A real `Error` with `name`, stable `code` and the details of its code.
-pub fn to_js_error(e: &Error) -> JsValue {
-    let err: JsValue = js_sys::Error::new(&e.message).into();
-    set(&err, "name", &"ZivaConnectError".into());
-    set(&err, "code", &e.code.as_str().into());
-    if let Some(f) = &e.field {
-        set(&err, "field", &f.into());
-    }
-    if let Some(c) = &e.connect_code {
-        set(&err, "connectCode", &c.into());
-    }
-    if let Some(s) = e.status {
-        set(&err, "status", &s.into());
-    }
-    err
-}
-
-/// A plain object from key/value pairs.
-pub fn object(pairs: &[(&str, &JsValue)]) -> JsValue {
-    let obj: JsValue = Object::new().into();
-    for (k, v) in pairs {
-        set(&obj, k, v);
-    }
-    obj
-}
-
-impl Callbacks {
-    /// Calls `onEvent(name, details)`; an exception from it is logged, never fatal.
-    pub fn event(&self, name: &str, details: &JsValue) {
-        if let Some(f) = &self.on_event {
-            report(f.call2(&JsValue::NULL, &name.into(), details));
-        }
-    }
-}
-
-/// Surfaces an exception thrown by a page's callback without ending the flow.
-pub fn report(result: Result<JsValue, JsValue>) {
-    if let Err(e) = result {
-        web_sys::console::error_1(&e);
     }
 }

@@ -7,7 +7,6 @@
 //! serialises it.
 
 use crate::error::Error;
-use alloc::{string::String, vec::Vec};
 
 /// ZivaCare's production Connect page, used when `connectUrl` is not given.
 pub const DEFAULT_CONNECT_URL: &str = "https://connect.zivacare.com/connect";
@@ -19,28 +18,32 @@ pub const DEFAULT_POPUP_WIDTH: u32 = 500;
 pub const DEFAULT_POPUP_HEIGHT: u32 = 720;
 
 /// A language tag: letters, digits and hyphens, starting with 2 or 3 letters;
-/// each part after a hyphen 1 to 8 letters or digits. (Byte by byte: `split`
-/// links a string searcher into the module.)
+/// each part after a hyphen 1 to 8 letters or digits.
 fn is_locale(s: &str) -> bool {
-    let mut part = 0; // length of the current part
-    let mut first = true;
-    for b in s.bytes() {
-        if b == b'-' {
-            if part == 0 || (first && part < 2) {
-                return false;
-            }
-            first = false;
-            part = 0;
-        } else if (first && b.is_ascii_alphabetic()) || (!first && b.is_ascii_alphanumeric()) {
-            part += 1;
-            if part > if first { 3 } else { 8 } {
-                return false;
-            }
-        } else {
-            return false;
-        }
-    }
-    part > 0 && !(first && part < 2)
+    let mut parts = s.split('-');
+    let first = parts.next().unwrap_or_default();
+    (2..=3).contains(&first.len())
+        && first.bytes().all(|b| b.is_ascii_alphabetic())
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// The button's label in each language it speaks.
+pub const LABELS: &[(&str, &str)] = &[
+    ("en", "Connect Health Data"),
+    ("es", "Conectar datos de salud"),
+    ("fr", "Connecter mes données de santé"),
+    ("de", "Gesundheitsdaten verbinden"),
+];
+
+/// The button's label for `locale` (`"fr-CA"` speaks French); English for
+/// other languages and without a locale.
+pub fn label_for(locale: Option<&str>) -> &'static str {
+    let language = locale.and_then(|l| l.split('-').next()).unwrap_or_default();
+    LABELS
+        .iter()
+        .find(|(tag, _)| tag.eq_ignore_ascii_case(language))
+        .unwrap_or(&LABELS[0])
+        .1
 }
 
 /// Longest clientId, clientUserId, state or label we accept.
@@ -143,12 +146,8 @@ pub struct Config {
     pub timeout_ms: u32,
     pub popup_width: u32,
     pub popup_height: u32,
-}
-
-/// The number of characters (code points) in `s`: every byte that does not
-/// continue a UTF-8 sequence starts one. (`chars().count()` links a larger routine.)
-fn char_count(s: &str) -> usize {
-    s.bytes().filter(|b| b & 0xC0 != 0x80).count()
+    /// The button's text: `label`, or the label in `locale`'s language.
+    pub label: String,
 }
 
 /// Checks a text option: present if `required`, not blank, at most
@@ -158,7 +157,7 @@ fn check_text(field: &str, value: Option<&str>, required: bool) -> Result<(), Er
         None if required => "is required",
         None => return Ok(()),
         Some(v) if v.chars().all(char::is_whitespace) => "must not be empty",
-        Some(v) if char_count(v) > MAX_TEXT => "is longer than 512 characters",
+        Some(v) if v.chars().count() > MAX_TEXT => "is longer than 512 characters",
         Some(v) if v.chars().any(char::is_control) => "must not contain control characters",
         Some(_) => return Ok(()),
     };
@@ -236,6 +235,9 @@ fn check_headers(list: &[(String, String)]) -> Result<(), Error> {
             "must not override Content-Type or X-ZivaCare-Connect"
         } else if value.contains(['\r', '\n', '\0']) {
             "has a header value with CR, LF or NUL"
+        } else if value.chars().any(|c| u32::from(c) > 0xFF) {
+            // Header values are byte strings: the browser refuses anything else.
+            "has a header value with characters beyond U+00FF"
         } else {
             continue;
         };
@@ -248,11 +250,7 @@ fn check_headers(list: &[(String, String)]) -> Result<(), Error> {
 fn whole(field: &str, value: Option<f64>, min: u32, max: u32, default: u32) -> Result<u32, Error> {
     match value {
         None => Ok(default),
-        // In range first, so the cast is exact; whole if the cast changed nothing
-        // (`f64::fract` needs std).
-        Some(v) if v >= f64::from(min) && v <= f64::from(max) && f64::from(v as u32) == v => {
-            Ok(v as u32)
-        }
+        Some(v) if v >= f64::from(min) && v <= f64::from(max) && v.fract() == 0.0 => Ok(v as u32),
         Some(_) => Err(Error::option(field, "must be a whole number in range")),
     }
 }
@@ -329,6 +327,10 @@ pub fn validate(raw: RawOptions, finish_required: bool) -> Result<Config, Error>
         Some(Ok(u)) => (u.href, u.origin),
         _ => (DEFAULT_CONNECT_URL.into(), DEFAULT_CONNECT_ORIGIN.into()),
     };
+    let label = match raw.label {
+        Some(l) => l,
+        None => label_for(raw.locale.as_deref()).to_owned(),
+    };
     Ok(Config {
         client_id: raw.client_id.unwrap_or_default(),
         client_user_id: raw.client_user_id.unwrap_or_default(),
@@ -341,5 +343,6 @@ pub fn validate(raw: RawOptions, finish_required: bool) -> Result<Config, Error>
         timeout_ms,
         popup_width,
         popup_height,
+        label,
     })
 }

@@ -2,7 +2,6 @@
 //! message filter, and the retry policy of the forward. See docs/protocol.md.
 
 use crate::options::{is_token_text, Config};
-use alloc::{borrow::ToOwned, string::String};
 
 pub const MSG_FINISH: &str = "zivacare-connect:finish";
 pub const MSG_CLOSE: &str = "zivacare-connect:close";
@@ -149,6 +148,11 @@ pub enum Verdict {
 
 /// Why a message was ignored. Never carries any of the message's content.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    target_arch = "wasm32",
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum Reason {
     Origin,
     Source,

@@ -5,8 +5,9 @@
 #![cfg(target_arch = "wasm32")]
 
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
-use zivacare_connect::{connect, open};
+use zivacare_connect::{button, connect, open};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -128,7 +129,7 @@ async fn settle(ms: u32) {
 #[wasm_bindgen_test]
 fn invalid_options_are_real_errors_naming_the_option() {
     reset();
-    let err = open(&options(extra(&[("clientId", 42.into())])))
+    let err = open(&options(extra(&[("clientId", 42.into())])), None)
         .err()
         .expect("error");
     assert!(err.is_instance_of::<js_sys::Error>());
@@ -142,7 +143,7 @@ fn invalid_options_are_real_errors_naming_the_option() {
 #[wasm_bindgen_test]
 async fn t01_t02_t03_t06_forged_messages_are_ignored_and_never_posted() {
     reset();
-    let handle = open(&options(server())).unwrap();
+    let handle = open(&options(server()), None).unwrap();
     let popup = current_popup();
     let state = popup_state();
     let good = || finish_msg(&state, TOKEN);
@@ -198,7 +199,7 @@ async fn t05_t07_a_valid_finish_posts_once_with_the_protocol_body() {
         ("serverUrl", "/api/zivacare/token".into()),
         ("serverHeaders", extra(&[("X-CSRF-Token", "csrf-1".into())])),
     ]));
-    open(&opts).unwrap();
+    open(&opts, None).unwrap();
     let popup = current_popup();
     let state = popup_state();
     post(finish_msg(&state, TOKEN), None, popup.clone());
@@ -234,7 +235,7 @@ async fn t05_t07_a_valid_finish_posts_once_with_the_protocol_body() {
 async fn network_errors_and_5xx_are_retried_but_4xx_is_final() {
     reset();
     reply_with(vec![0, 503, 200]);
-    open(&options(server())).unwrap();
+    open(&options(server()), None).unwrap();
     post(finish_msg(&popup_state(), TOKEN), None, current_popup());
     settle(1200).await;
     assert_eq!(fetch_count(), 3);
@@ -242,7 +243,7 @@ async fn network_errors_and_5xx_are_retried_but_4xx_is_final() {
 
     reset();
     reply_with(vec![400]);
-    open(&options(server())).unwrap();
+    open(&options(server()), None).unwrap();
     post(finish_msg(&popup_state(), TOKEN), None, current_popup());
     settle(400).await;
     assert_eq!(fetch_count(), 1);
@@ -250,7 +251,7 @@ async fn network_errors_and_5xx_are_retried_but_4xx_is_final() {
 
     reset();
     reply_with(vec![500, 500, 500, 500]);
-    open(&options(server())).unwrap();
+    open(&options(server()), None).unwrap();
     post(finish_msg(&popup_state(), TOKEN), None, current_popup());
     settle(2200).await;
     assert_eq!(fetch_count(), 4);
@@ -261,12 +262,12 @@ async fn network_errors_and_5xx_are_retried_but_4xx_is_final() {
 async fn t04_a_blocked_popup_reports_popup_blocked_and_leaves_nothing_behind() {
     reset();
     block_popups();
-    let handle = open(&options(server())).unwrap();
+    let handle = open(&options(server()), None).unwrap();
     assert_eq!(log_text(), "finish:error:popup_blocked");
     assert!(handle.closed());
     // No listener was left: the next flow is not busy.
     reset();
-    let handle = open(&options(JsValue::UNDEFINED)).unwrap();
+    let handle = open(&options(JsValue::UNDEFINED), None).unwrap();
     assert!(!handle.closed());
     handle.close();
     assert_eq!(log_text(), "close");
@@ -275,8 +276,8 @@ async fn t04_a_blocked_popup_reports_popup_blocked_and_leaves_nothing_behind() {
 #[wasm_bindgen_test]
 async fn a_second_flow_is_busy_and_connect_errors_and_closes_are_reported() {
     reset();
-    let first = open(&options(JsValue::UNDEFINED)).unwrap();
-    open(&options(JsValue::UNDEFINED)).unwrap();
+    let first = open(&options(JsValue::UNDEFINED), None).unwrap();
+    open(&options(JsValue::UNDEFINED), None).unwrap();
     assert_eq!(log_text(), "finish:error:busy");
     assert_eq!(open_count(), 1);
     let error = extra(&[
@@ -293,7 +294,7 @@ async fn a_second_flow_is_busy_and_connect_errors_and_closes_are_reported() {
     assert!(first.closed());
 
     reset();
-    open(&options(JsValue::UNDEFINED)).unwrap();
+    open(&options(JsValue::UNDEFINED), None).unwrap();
     let close = extra(&[
         ("type", "zivacare-connect:close".into()),
         ("state", popup_state().into()),
@@ -305,10 +306,13 @@ async fn a_second_flow_is_busy_and_connect_errors_and_closes_are_reported() {
 #[wasm_bindgen_test]
 async fn t05_a_message_after_the_timeout_is_ignored() {
     reset();
-    open(&options(extra(&[
-        ("timeoutMs", 300.into()),
-        ("serverUrl", "/t".into()),
-    ])))
+    open(
+        &options(extra(&[
+            ("timeoutMs", 300.into()),
+            ("serverUrl", "/t".into()),
+        ])),
+        None,
+    )
     .unwrap();
     let (state, popup) = (popup_state(), current_popup());
     settle(500).await;
@@ -331,7 +335,7 @@ async fn connect_resolves_and_rejects_a_promise() {
         js_sys::Reflect::delete_property(plain.unchecked_ref::<js_sys::Object>(), &key.into())
             .unwrap();
     }
-    let promise = connect(&plain);
+    let promise = connect(&plain, None);
     post(finish_msg(&popup_state(), TOKEN), None, current_popup());
     let response = wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
     assert_eq!(
@@ -340,7 +344,7 @@ async fn connect_resolves_and_rejects_a_promise() {
     );
     assert!(popup_url().contains("clientUserId=ann%40example.com"));
 
-    let promise = connect(&plain);
+    let promise = connect(&plain, None);
     let close = extra(&[
         ("type", "zivacare-connect:close".into()),
         ("state", popup_state().into()),
@@ -354,7 +358,7 @@ async fn connect_resolves_and_rejects_a_promise() {
         "popup_closed"
     );
 
-    let err = wasm_bindgen_futures::JsFuture::from(connect(&options(JsValue::UNDEFINED)))
+    let err = wasm_bindgen_futures::JsFuture::from(connect(&options(JsValue::UNDEFINED), None))
         .await
         .unwrap_err();
     assert_eq!(
@@ -368,10 +372,10 @@ async fn t09_a_popup_cut_off_by_cross_origin_opener_policy_is_reported_distinctl
     // This test page is served with COOP same-origin, so a cross-origin popup
     // loses its opener at once: the flow must say so instead of hanging.
     reset();
-    open(&options(extra(&[(
-        "connectUrl",
-        cross_origin_connect().into(),
-    )])))
+    open(
+        &options(extra(&[("connectUrl", cross_origin_connect().into())])),
+        None,
+    )
     .unwrap();
     settle(1000).await;
     assert_eq!(log_text(), "finish:error:opener_severed");
@@ -382,7 +386,7 @@ async fn a_finish_queued_behind_the_popup_closing_still_counts() {
     // The Connect page posts its finish, then closes itself: the message may be
     // handled after `popup.closed` already reads true.
     reset();
-    open(&options(JsValue::UNDEFINED)).unwrap();
+    open(&options(JsValue::UNDEFINED), None).unwrap();
     let (state, popup) = (popup_state(), current_popup());
     js_sys::Reflect::get(&popup, &"close".into())
         .unwrap()
@@ -393,4 +397,122 @@ async fn a_finish_queued_behind_the_popup_closing_still_counts() {
     post(finish_msg(&state, TOKEN), None, popup);
     settle(400).await;
     assert_eq!(log_text(), ["finish:ok:", TOKEN].concat());
+}
+
+/// A fresh `<div>` in the page's body, for a button.
+fn host() -> web_sys::Element {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let div = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&div).unwrap();
+    div
+}
+
+fn the_button(host: &web_sys::Element) -> web_sys::HtmlButtonElement {
+    host.query_selector("button")
+        .unwrap()
+        .expect("a button")
+        .unchecked_into()
+}
+
+#[wasm_bindgen_test]
+fn the_module_draws_the_button_labelled_in_the_options_locale() {
+    reset();
+    let mut labels = Vec::new();
+    for locale in ["en", "es", "fr-CA", "DE", "it"] {
+        let div = host();
+        button(&div, &options(extra(&[("locale", locale.into())]))).unwrap();
+        let b = the_button(&div);
+        assert_eq!(b.type_(), "button");
+        assert_eq!(b.class_name(), "zivacare-connect-button");
+        assert_eq!(b.get_attribute("part").as_deref(), Some("button"));
+        labels.push(b.text_content().unwrap());
+    }
+    assert_eq!(
+        labels,
+        [
+            "Connect Health Data",
+            "Conectar datos de salud",
+            "Connecter mes données de santé",
+            "Gesundheitsdaten verbinden",
+            "Connect Health Data"
+        ]
+    );
+    let div = host();
+    button(
+        &div,
+        &options(extra(&[("label", "Share <b>my</b> data".into())])),
+    )
+    .unwrap();
+    assert_eq!(
+        the_button(&div).inner_html(),
+        "Share &lt;b&gt;my&lt;/b&gt; data",
+        "a label is text, never markup"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn t05_the_button_is_busy_while_its_flow_is_open_and_destroy_ends_it_once() {
+    reset();
+    let div = host();
+    let handle = button(&div, &options(JsValue::UNDEFINED)).unwrap();
+    let b = the_button(&div);
+    assert!(!b.disabled());
+    b.click();
+    assert_eq!(open_count(), 1);
+    assert!(b.disabled());
+    assert_eq!(b.get_attribute("aria-busy").as_deref(), Some("true"));
+    b.click(); // a disabled button: nothing
+    assert_eq!(open_count(), 1);
+    let close = extra(&[
+        ("type", "zivacare-connect:close".into()),
+        ("state", popup_state().into()),
+    ]);
+    post(close, None, current_popup());
+    assert_eq!(log_text(), "close");
+    assert!(!b.disabled());
+    assert_eq!(b.get_attribute("aria-busy"), None);
+    // Destroyed mid-flow: the popup closes, close() is called, nothing is left.
+    b.click();
+    let popup = current_popup();
+    handle.destroy();
+    handle.destroy();
+    assert_eq!(log_text(), "close close");
+    assert_eq!(
+        js_sys::Reflect::get(&popup, &"closed".into()).unwrap(),
+        true
+    );
+    assert_eq!(div.child_element_count(), 0);
+    b.click(); // the removed button has no listener left
+    assert_eq!(open_count(), 2);
+}
+
+#[wasm_bindgen_test]
+fn a_bad_target_or_option_is_a_clear_error_and_draws_nothing() {
+    reset();
+    let div = host();
+    let code = |e: JsValue| {
+        let get = |k: &str| js_sys::Reflect::get(&e, &k.into()).unwrap();
+        format!(
+            "{}:{}",
+            get("code").as_string().unwrap(),
+            get("field").as_string().unwrap()
+        )
+    };
+    let opts = options(JsValue::UNDEFINED);
+    for target in [
+        JsValue::from("#nowhere"),
+        JsValue::from("##"),
+        JsValue::from(42),
+    ] {
+        assert_eq!(
+            code(button(&target, &opts).err().unwrap()),
+            "invalid_options:target"
+        );
+    }
+    let bad = options(extra(&[("clientUserId", JsValue::NULL)]));
+    assert_eq!(
+        code(button(&div, &bad).err().unwrap()),
+        "invalid_options:clientUserId"
+    );
+    assert_eq!(div.child_element_count(), 0);
 }

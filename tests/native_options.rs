@@ -2,7 +2,9 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use zivacare_connect::error::Code;
-use zivacare_connect::options::{check_keys, validate, Credentials, ParsedUrl, RawOptions};
+use zivacare_connect::options::{
+    check_keys, label_for, validate, Credentials, ParsedUrl, RawOptions,
+};
 
 fn url(href: &str) -> ParsedUrl {
     // A tiny stand-in for the browser's URL parser, enough for these cases.
@@ -101,6 +103,9 @@ fn every_bad_option_names_its_field() {
         }),
         ("serverHeaders", |o| {
             o.server_headers = vec![("X-ZivaCare-Connect".into(), "0".into())]
+        }),
+        ("serverHeaders", |o| {
+            o.server_headers = vec![("X-Price".into(), "10 €".into())]
         }),
         ("credentials", |o| o.credentials = Some("all".into())),
         ("timeoutMs", |o| o.timeout_ms = Some(0.0)),
@@ -208,4 +213,28 @@ fn locale_must_be_a_language_tag() {
         let err = validate(raw, true).unwrap_err();
         assert_eq!(err.field.as_deref(), Some("locale"), "{locale}");
     }
+}
+
+#[test]
+fn the_label_is_the_options_or_the_locales_language() {
+    let label = |label: Option<&str>, locale: Option<&str>| {
+        let mut raw = base();
+        raw.label = label.map(Into::into);
+        raw.locale = locale.map(Into::into);
+        validate(raw, true).unwrap().label
+    };
+    assert_eq!(label(None, None), "Connect Health Data");
+    assert_eq!(label(None, Some("es-MX")), "Conectar datos de salud");
+    assert_eq!(label(None, Some("FR-ca")), "Connecter mes données de santé");
+    assert_eq!(label(None, Some("de")), "Gesundheitsdaten verbinden");
+    assert_eq!(label(None, Some("it")), "Connect Health Data");
+    assert_eq!(label(Some("Share"), Some("de")), "Share");
+    assert_eq!(label_for(Some("e")), "Connect Health Data");
+}
+
+#[test]
+fn header_values_in_latin_1_are_accepted() {
+    let mut raw = base();
+    raw.server_headers = vec![("X-Name".into(), "Zoë Müller".into())];
+    assert!(validate(raw, true).is_ok());
 }

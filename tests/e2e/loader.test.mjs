@@ -39,22 +39,29 @@ async function finishIn(popup) {
   await clickClosing(popup, "Finish Connecting Data");
 }
 
-test("a click before the module is ready still opens the popup in that click and completes", async () => {
+test("button() before the module is ready returns at once, renders once it is ready, and its click completes the flow", async () => {
   const ctx = await stack.browser.newContext();
   const user = "early@example.com";
-  const { page, errors } = await pageWith(ctx, `${script}<div id="c"></div>`, { wasmDelayMs: 2500 });
-  await page.evaluate(({ connectUrl, user }) => {
+  const { page, errors } = await pageWith(ctx, `${script}<div id="c"></div><div id="gone"></div>`, { wasmDelayMs: 1500 });
+  const early = await page.evaluate(({ connectUrl, user }) => {
     window.results = [];
-    ZivaConnect.button("#c", {
+    const options = {
       clientId: "demo-client", clientUserId: user, connectUrl, serverUrl: "/api/zivacare/token",
       finish: (err, res) => window.results.push(err ? err.code : res.serverResponse.connected),
-    });
+    };
+    const handle = ZivaConnect.button("#c", options);
+    // Destroyed before the module is there: it never renders.
+    ZivaConnect.button("#gone", { ...options, label: "Never" }).destroy();
+    return { destroy: typeof handle.destroy, buttons: document.querySelectorAll("button").length };
   }, { connectUrl: `${stack.sandboxUrl}/connect`, user });
+  assert.deepEqual(early, { destroy: "function", buttons: 0 }, "a handle at once; the module draws the button");
+  await page.evaluate(() => ZivaConnect.ready);
+  assert.equal(await page.locator("#c button").count(), 1);
+  assert.equal(await page.locator("#gone button").count(), 0, "destroyed before the module was ready");
   const [popup] = await Promise.all([
     page.waitForEvent("popup"),
     page.getByRole("button", { name: "Connect Health Data" }).click(),
   ]);
-  assert.equal(await page.evaluate(() => window.results.length), 0);
   assert.equal(await page.getByRole("button").getAttribute("aria-busy"), "true", "busy at once");
   await popup.waitForURL(/\/connect\?/, { timeout: 10000 });
   assert.equal(new URL(popup.url()).searchParams.get("clientUserId"), user);
@@ -152,7 +159,7 @@ test("the custom element reports through DOM events and removing it mid-flow clo
   await ctx.close();
 });
 
-test("locale labels are the same before and after the module has loaded", async () => {
+test("locale labels are the same for buttons asked for before and after the module has loaded", async () => {
   const ctx = await stack.browser.newContext();
   const { page } = await pageWith(ctx, `${script}<div id="c"></div>`, { wasmDelayMs: 800 });
   const locales = ["en", "es", "fr-CA", "de", "it"];
@@ -162,15 +169,14 @@ test("locale labels are the same before and after the module has loaded", async 
       ZivaConnect.button("#c", { clientId: "demo-client", clientUserId: "l@example.com", connectUrl, locale, finish() {} });
     }
   }, { locales, connectUrl: `${stack.sandboxUrl}/connect` });
-  await render();
-  const before = await labels();
+  await render(); // before the module is ready: drawn once it is
+  assert.deepEqual(await labels(), [], "nothing is drawn before the module is ready");
   await page.evaluate(() => ZivaConnect.ready);
-  const kept = await labels();
-  await render(); // and buttons made once the module is there
+  const before = await labels();
+  await render(); // and buttons asked for once the module is there
   const after = await labels();
   const expected = ["Connect Health Data", "Conectar datos de salud", "Connecter mes données de santé", "Gesundheitsdaten verbinden", "Connect Health Data"];
   assert.deepEqual(before, expected);
-  assert.deepEqual(kept, expected);
   assert.deepEqual(after, [...expected, ...expected]);
   await ctx.close();
 });
