@@ -16,7 +16,7 @@ rm -f pkg/.gitignore
 # (--all-features would also switch on encodings browsers do not take yet).
 features="--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
   --enable-mutable-globals --enable-reference-types --enable-multivalue"
-node_modules/.bin/wasm-opt -Oz $features pkg/zivacare_connect_bg.wasm -o pkg/zivacare_connect_bg.wasm
+node_modules/.bin/wasm-opt -Oz --converge $features pkg/zivacare_connect_bg.wasm -o pkg/zivacare_connect_bg.wasm
 # Short import/export names (`a`, `b`, …) instead of wasm-bindgen's hashed ones,
 # in the module and in its glue alike.
 node_modules/.bin/wasm-opt $features --strip-producers --strip-target-features --minify-imports-and-exports-and-modules \

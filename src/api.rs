@@ -44,7 +44,7 @@ pub fn open(options: &JsValue, popup: Option<Window>) -> Result<FlowHandle, JsVa
     let (config, callbacks) = read_options(options, true).map_err(|e| to_js_error(&e))?;
     let on_event = callbacks.on_event();
     let flow = flow::start(
-        config,
+        Rc::new(config),
         popup,
         on_event,
         Box::new(move |outcome| callbacks.deliver(outcome)),
@@ -59,7 +59,7 @@ pub fn open(options: &JsValue, popup: Option<Window>) -> Result<FlowHandle, JsVa
 #[wasm_bindgen]
 pub fn connect(options: &JsValue, popup: Option<Window>) -> Promise {
     let flow = read_options(options, false)
-        .map(|(config, callbacks)| flow::run(config, popup.clone(), callbacks.on_event()));
+        .map(|(config, callbacks)| flow::run(Rc::new(config), popup.clone(), callbacks.on_event()));
     if flow.is_err() {
         if let Some(p) = popup {
             let _ = p.close();

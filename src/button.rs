@@ -24,7 +24,7 @@ pub struct Button {
 
 struct Inner {
     element: HtmlButtonElement,
-    config: Config,
+    config: Rc<Config>,
     on_outcome: OnOutcome,
     on_event: Option<OnEvent>,
     click: RefCell<Option<EventListener>>,
@@ -47,7 +47,6 @@ impl Button {
     ) -> Result<Button, Error> {
         let document = target
             .owner_document()
-            .or_else(|| target.dyn_ref::<web_sys::Document>().cloned())
             .ok_or_else(|| dom_error(wasm_bindgen::JsValue::NULL))?;
         let element: HtmlButtonElement = document
             .create_element("button")
@@ -60,7 +59,7 @@ impl Button {
         target.append_child(&element).map_err(dom_error)?;
         let inner = Rc::new(Inner {
             element,
-            config,
+            config: Rc::new(config),
             on_outcome,
             on_event,
             click: RefCell::new(None),
@@ -96,7 +95,7 @@ impl Inner {
         let weak = Rc::downgrade(self);
         let on_outcome = Rc::clone(&self.on_outcome);
         let flow = flow::start(
-            self.config.clone(),
+            Rc::clone(&self.config),
             None,
             self.on_event.clone(),
             Box::new(move |outcome| {

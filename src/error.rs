@@ -3,11 +3,6 @@
 
 /// Stable error codes: integrators switch on these strings, so they never change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(
-    target_arch = "wasm32",
-    derive(serde::Serialize),
-    serde(rename_all = "snake_case")
-)]
 pub enum Code {
     /// An option is missing, of the wrong type or out of range; `field` names it.
     InvalidOptions,
@@ -43,6 +38,14 @@ impl Code {
             Code::Timeout => "timeout",
             Code::Busy => "busy",
         }
+    }
+}
+
+/// A code is written as its stable string, as in JavaScript.
+#[cfg(target_arch = "wasm32")]
+impl serde::Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 

@@ -101,7 +101,7 @@ struct Guards {
 }
 
 pub struct Flow {
-    config: Config,
+    config: Rc<Config>,
     state: String,
     opened_at: f64,
     on_event: Option<OnEvent>,
@@ -182,7 +182,7 @@ fn open_popup(config: &Config, popup: Option<Window>) -> Result<(Window, Window,
 /// `window.open`), then listens. When it cannot start, `finish` gets the error
 /// at once and there is no flow.
 pub fn start(
-    config: Config,
+    config: Rc<Config>,
     popup: Option<Window>,
     on_event: Option<OnEvent>,
     finish: Finish,
@@ -237,7 +237,7 @@ pub fn start(
 /// Runs a flow to its end: starts it at once (inside the caller's click), and
 /// resolves with its outcome.
 pub fn run(
-    config: Config,
+    config: Rc<Config>,
     popup: Option<Window>,
     on_event: Option<OnEvent>,
 ) -> impl Future<Output = Outcome> {

@@ -72,7 +72,7 @@ fn json(response: &Response) -> String {
 /// The reply's JSON; `null` for an empty body, the raw text if it is not JSON,
 /// so a server that stored the connection never loses its answer.
 fn parse_reply(text: &str) -> JsValue {
-    if text.trim().is_empty() {
+    if text.chars().all(char::is_whitespace) {
         return JsValue::NULL;
     }
     js_sys::JSON::parse(text).unwrap_or_else(|_| JsValue::from_str(text))

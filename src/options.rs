@@ -20,11 +20,11 @@ pub const DEFAULT_POPUP_HEIGHT: u32 = 720;
 /// A language tag: letters, digits and hyphens, starting with 2 or 3 letters;
 /// each part after a hyphen 1 to 8 letters or digits.
 fn is_locale(s: &str) -> bool {
-    let mut parts = s.split('-');
+    let mut parts = s.as_bytes().split(|b| *b == b'-');
     let first = parts.next().unwrap_or_default();
     (2..=3).contains(&first.len())
-        && first.bytes().all(|b| b.is_ascii_alphabetic())
-        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+        && first.iter().all(u8::is_ascii_alphabetic)
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.iter().all(u8::is_ascii_alphanumeric))
 }
 
 /// The button's label in each language it speaks.
@@ -38,10 +38,12 @@ pub const LABELS: &[(&str, &str)] = &[
 /// The button's label for `locale` (`"fr-CA"` speaks French); English for
 /// other languages and without a locale.
 pub fn label_for(locale: Option<&str>) -> &'static str {
-    let language = locale.and_then(|l| l.split('-').next()).unwrap_or_default();
+    let language = locale
+        .and_then(|l| l.as_bytes().split(|b| *b == b'-').next())
+        .unwrap_or_default();
     LABELS
         .iter()
-        .find(|(tag, _)| tag.eq_ignore_ascii_case(language))
+        .find(|(tag, _)| tag.as_bytes().eq_ignore_ascii_case(language))
         .unwrap_or(&LABELS[0])
         .1
 }
@@ -233,7 +235,7 @@ fn check_headers(list: &[(String, String)]) -> Result<(), Error> {
             || name.eq_ignore_ascii_case("x-zivacare-connect")
         {
             "must not override Content-Type or X-ZivaCare-Connect"
-        } else if value.contains(['\r', '\n', '\0']) {
+        } else if value.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
             "has a header value with CR, LF or NUL"
         } else if value.chars().any(|c| u32::from(c) > 0xFF) {
             // Header values are byte strings: the browser refuses anything else.

@@ -28,7 +28,7 @@ pub fn encode_component(s: &str, out: &mut String) {
 pub fn popup_url(config: &Config, page_origin: &str, state: &str) -> String {
     let mut url = String::with_capacity(config.connect_url.len() + 128);
     url.push_str(&config.connect_url);
-    let mut sep = if config.connect_url.contains('?') {
+    let mut sep = if config.connect_url.bytes().any(|b| b == b'?') {
         '&'
     } else {
         '?'
@@ -148,11 +148,6 @@ pub enum Verdict {
 
 /// Why a message was ignored. Never carries any of the message's content.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(
-    target_arch = "wasm32",
-    derive(serde::Serialize),
-    serde(rename_all = "snake_case")
-)]
 pub enum Reason {
     Origin,
     Source,
@@ -172,6 +167,14 @@ impl Reason {
             Reason::Type => "type",
             Reason::Token => "token",
         }
+    }
+}
+
+/// A reason is written as its string, as `onEvent` reports it.
+#[cfg(target_arch = "wasm32")]
+impl serde::Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
