@@ -22,19 +22,30 @@ function page(body) {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>bench</title></head><body>${body}</body></html>`;
 }
 
-function pages(connectOrigin) {
-  return {
-    "/ours.html": page(`<div id="c"></div>
-<script>performance.mark("start")</script>
+const WASM_INTEGRITY = () => JSON.parse(readFileSync(path.join(ROOT, "pkg/integrity.json"), "utf8"))["zivacare_connect_bg.wasm"];
+
+// Ours: the button is clickable once the module has drawn it (a mutation of #c).
+function ours(connectOrigin, head = "") {
+  return page(`${head}<div id="c"></div>
+<script>performance.mark("start");
+new MutationObserver(function (_, o) { if (document.querySelector("#c button")) { performance.mark("clickable"); o.disconnect(); } })
+  .observe(document.getElementById("c"), { childList: true });</script>
 <script src="/pkg/connect.js"></script>
 <script>
 window.bench = {};
 ZivaConnect.button("#c", { clientId: "bench", clientUserId: "bench@example.com",
   connectUrl: "${connectOrigin}/connect", serverUrl: "/token",
   finish: function () { window.bench.finished = performance.now(); } });
-performance.mark("clickable");
 ZivaConnect.ready.then(function () { performance.mark("ready"); });
-</script>`),
+</script>`);
+}
+
+function pages(connectOrigin) {
+  return {
+    "/ours.html": ours(connectOrigin),
+    // The README's preload: the .wasm fetch starts with the page, with its integrity hash.
+    "/ours-preload.html": ours(connectOrigin,
+      `<link rel="preload" href="/pkg/zivacare_connect_bg.wasm" as="fetch" crossorigin="anonymous" integrity="${WASM_INTEGRITY()}">`),
     "/theirs.html": page(`<div class="hapi__token-container"><button data-hapi-token="bench-token">Open Connect</button></div>
 <script>performance.mark("start")</script>
 <script src="/vendor/humanapi-connect-client.js" onload="performance.mark('clickable'); performance.mark('ready')"></script>`),
@@ -96,7 +107,7 @@ async function readyTimes(browser, url, cached) {
   if (cached) await page.goto(url); // warm the cache
   for (let i = 0; i < LOADS; i++) {
     await page.goto(url);
-    await page.waitForFunction(() => performance.getEntriesByName("ready").length > 0);
+    await page.waitForFunction(() => ["ready", "clickable"].every((n) => performance.getEntriesByName(n).length > 0));
     const t = await page.evaluate(() => {
       const at = (n) => performance.getEntriesByName(n)[0].startTime;
       return [at("clickable") - at("start"), at("ready") - at("start")];
@@ -204,7 +215,7 @@ async function main() {
   const app = await serve(pages(connectOrigin));
   const base = `http://127.0.0.1:${app.address().port}`;
   const browser = await launchBrowser();
-  const results = { date: new Date().toISOString(), loads: LOADS, ours: {}, theirs: {} };
+  const results = { date: new Date().toISOString(), loads: LOADS, ours: {}, preload: {}, theirs: {} };
   try {
     results.ours.bytes = sizes(OURS);
     results.theirs.bytes = sizes([THEIRS]);
@@ -214,6 +225,8 @@ async function main() {
       results[who].clickToWindow = await clickToWindow(browser, base + file, who === "ours");
       results[who].memory = await memory(browser, base + file, who === "ours");
     }
+    results.preload.coldLoad = await readyTimes(browser, base + "/ours-preload.html", false);
+    results.preload.warmLoad = await readyTimes(browser, base + "/ours-preload.html", true);
     results.ours.forward = await forwardTimes(browser, base + "/ours.html");
   } finally {
     await browser.close();
@@ -222,7 +235,7 @@ async function main() {
   }
   writeFileSync(path.join(ROOT, "bench-results.json"), JSON.stringify(results, null, 2) + "\n");
 
-  const o = results.ours, t = results.theirs;
+  const o = results.ours, t = results.theirs, pre = results.preload;
   const rowsOut = [
     ["bytes, raw", o.bytes.raw, t.bytes.raw],
     ["bytes, gzip -9", o.bytes.gzip, t.bytes.gzip],
@@ -232,6 +245,13 @@ async function main() {
     ["ready, no cache, p95 ms", o.coldLoad.ready.p95, t.coldLoad.ready.p95],
     ["ready, cached, median ms", o.warmLoad.ready.median, t.warmLoad.ready.median],
     ["ready, cached, p95 ms", o.warmLoad.ready.p95, t.warmLoad.ready.p95],
+    ["clickable button, no cache, p95 ms", o.coldLoad.clickable.p95, t.coldLoad.clickable.p95],
+    ["clickable button, cached, median ms", o.warmLoad.clickable.median, t.warmLoad.clickable.median],
+    ["clickable button, cached, p95 ms", o.warmLoad.clickable.p95, t.warmLoad.clickable.p95],
+    ["with <link rel=preload>: clickable, no cache, median ms", pre.coldLoad.clickable.median, t.coldLoad.clickable.median],
+    ["with <link rel=preload>: clickable, no cache, p95 ms", pre.coldLoad.clickable.p95, t.coldLoad.clickable.p95],
+    ["with <link rel=preload>: clickable, cached, median ms", pre.warmLoad.clickable.median, t.warmLoad.clickable.median],
+    ["with <link rel=preload>: clickable, cached, p95 ms", pre.warmLoad.clickable.p95, t.warmLoad.clickable.p95],
     ["click to window.open call / iframe, median ms", o.clickToWindow.opened.median, t.clickToWindow.opened.median],
     ["click to window existing, median ms", o.clickToWindow.exists.median, t.clickToWindow.exists.median],
     ["JS heap after ready, bytes", o.memory.jsHeapUsed, t.memory.jsHeapUsed],

@@ -96,8 +96,8 @@ input.addEventListener("change", () => refresh().catch((e) => say(e.message, "er
 (async () => {
   try {
     config = await getJson("/api/zivacare/config");
-    // No need to wait for ZivaConnect.ready: a click before the module has
-    // loaded still opens the popup in that click.
+    // No need to wait for ZivaConnect.ready: the module draws the button as
+    // soon as it is ready.
     render();
     await refresh();
   } catch (e) {
