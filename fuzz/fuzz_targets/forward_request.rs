@@ -1,56 +1,105 @@
-//! The backend's checks of the SDK's forward: any Origin, headers and body. They
-//! must never panic, and pass on nothing but an allowed origin with the SDK's
-//! header and JSON of exactly the SDK's shape, with well-formed values.
+//! The backend's handling of the SDK's forward, through its real router: any
+//! Origin, content type, header and body, from a signed-in page. It must never
+//! panic, and reach the exchange (a 502 here: nothing listens at ZivaCare) with
+//! nothing but an allowed origin, the SDK's header, and JSON of exactly the
+//! SDK's shape, with well-formed values, for the signed-in user.
 #![no_main]
 
 use std::sync::LazyLock;
 
-use axum::http::{HeaderMap, HeaderValue};
+use axum::body::Body;
+use axum::http::Request;
+use axum::Router;
 use libfuzzer_sys::fuzz_target;
-use zivacare_dev::backend::{check_forward, BackendConfig};
+use tower::ServiceExt;
+use zivacare_dev::auth::Sessions;
+use zivacare_dev::backend::{self, Backend, BackendConfig};
+use zivacare_dev::crypto::{Keyring, Secret};
+use zivacare_dev::http::ClientIp;
 use zivacare_dev::store::Database;
-use zivacare_dev::util::{is_plain_text, is_token_text, Keyring, Secret};
+use zivacare_dev::text::{is_plain_text, is_token_text};
 
 const ORIGIN: &str = "http://127.0.0.1:8080";
+const USER: &str = "fuzz@example.com";
 
-static CONFIG: LazyLock<BackendConfig> = LazyLock::new(|| BackendConfig {
-    client_id: "demo-client".into(),
-    client_secret: Secret::new("unused"),
-    keys: Keyring::parse("k:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=").unwrap(),
-    zivacare_url: "http://127.0.0.1:9".into(),
-    connect_url: "http://127.0.0.1:9/connect".into(),
-    allowed_origins: vec![ORIGIN.into()],
-    database: Database::Sqlite("unused.db".into()),
-    www_dir: "www".into(),
-    pkg_dir: "pkg".into(),
-    upstream_timeout: std::time::Duration::from_secs(1),
-    rate_limit_per_minute: 1,
+struct Fixture {
+    rt: tokio::runtime::Runtime,
+    router: Router,
+    cookie: String,
+    _dir: tempfile::TempDir,
+}
+
+static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let config = BackendConfig {
+        client_id: "demo-client".into(),
+        client_secret: Secret::new("unused"),
+        keys: Keyring::parse("k:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=").unwrap(),
+        sessions: Sessions::new(&Sessions::generate_key(), false).unwrap(),
+        zivacare_url: "http://127.0.0.1:9".into(),
+        connect_url: "http://127.0.0.1:9/connect".into(),
+        allowed_origins: vec![ORIGIN.into()],
+        database: Database::Sqlite(dir.path().join("fuzz.db")),
+        www_dir: dir.path().join("www"),
+        pkg_dir: dir.path().join("pkg"),
+        upstream_timeout: std::time::Duration::from_millis(50),
+        rate_limit_per_minute: u32::MAX,
+        client_ip: ClientIp::Peer,
+    };
+    let router = backend::router(rt.block_on(Backend::open(config)).unwrap());
+    let sign_in = Request::post("/api/zivacare/session")
+        .header("content-type", "application/json")
+        .header("origin", ORIGIN)
+        .header("x-zivacare-connect", "1")
+        .body(Body::from(format!(r#"{{"user":"{USER}"}}"#)))
+        .unwrap();
+    let resp = rt.block_on(router.clone().oneshot(sign_in)).unwrap();
+    let set = resp.headers()["set-cookie"].to_str().unwrap();
+    let cookie = set.split(';').next().unwrap().to_owned();
+    Fixture {
+        rt,
+        router,
+        cookie,
+        _dir: dir,
+    }
 });
 
 fuzz_target!(|input: (Option<String>, Option<String>, bool, Vec<u8>)| {
     let (origin, content_type, sdk_header, body) = input;
-    let mut headers = HeaderMap::new();
-    let mut put = |name: &'static str, value: Option<String>| {
-        if let Some(v) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
-            headers.insert(name, v);
+    let f = &*FIXTURE;
+    let mut req = Request::post("/api/zivacare/token").header("cookie", &f.cookie);
+    for (name, value) in [("origin", &origin), ("content-type", &content_type)] {
+        if let Some(v) = value
+            .as_deref()
+            .and_then(|v| axum::http::HeaderValue::from_str(v).ok())
+        {
+            req = req.header(name, v);
         }
-    };
-    put("origin", origin);
-    put("content-type", content_type);
-    if sdk_header {
-        headers.insert("x-zivacare-connect", HeaderValue::from_static("1"));
     }
-    let Ok(f) = check_forward(&CONFIG, &headers, &body) else {
+    if sdk_header {
+        req = req.header("x-zivacare-connect", "1");
+    }
+    let Ok(req) = req.body(Body::from(body.clone())) else {
         return;
     };
-    assert_eq!(headers["origin"], ORIGIN);
-    assert!(headers.contains_key("x-zivacare-connect"));
-    let ct = headers["content-type"]
-        .to_str()
-        .unwrap()
-        .to_ascii_lowercase();
-    assert!(ct.starts_with("application/json"), "{ct}");
-    assert!(is_token_text(&f.special_token) && is_token_text(&f.state));
-    assert_eq!(f.client_id, "demo-client");
-    assert!(is_plain_text(&f.client_user_id, 512));
+    let status = f.rt.block_on(f.router.clone().oneshot(req)).unwrap().status();
+    assert!(status != 200 && status != 500, "{status}");
+    if status != 502 {
+        return;
+    }
+    // It reached the exchange: it must have been exactly the SDK's forward.
+    assert_eq!(origin.as_deref(), Some(ORIGIN));
+    assert!(sdk_header);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let o = v.as_object().unwrap();
+    assert_eq!(o.len(), 4);
+    let text = |k: &str| o[k].as_str().unwrap();
+    assert!(is_token_text(text("specialToken")) && is_token_text(text("state")));
+    assert_eq!(text("clientId"), "demo-client");
+    assert_eq!(text("clientUserId"), USER);
+    assert!(is_plain_text(text("clientUserId"), 512));
 });

@@ -15,10 +15,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tower_http::limit::RequestBodyLimitLayer;
 
-use crate::util::{
-    escape_html, is_plain_text, is_token_text, iso8601, json_body, media_type, now_secs, open_db,
-    random_token, rate_limited, sha256_hex, ApiError, RateLimit, Secret,
-};
+use crate::crypto::{random_token, sha256_hex, Secret};
+use crate::error::ApiError;
+use crate::http::{json_or_form, rate_limited, traced, ApiJson, ClientIp};
+use crate::store::open_sqlite;
+use crate::text::{escape_html, is_plain_text, is_token_text, now_secs, parse_day, zivacare_time};
 
 /// A registered application: what ZivaCare knows of an integrator.
 #[derive(Clone, Debug, Deserialize)]
@@ -65,12 +66,15 @@ pub struct SandboxConfig {
     pub token_ttl_secs: i64,
     /// Requests a client address may make a minute to the Connect page and the token endpoint.
     pub rate_limit_per_minute: u32,
+    /// Where a client's address comes from, for the rate limits.
+    pub client_ip: ClientIp,
 }
 
 pub struct Sandbox {
     apps: Vec<RegisteredApp>,
     rate_limit_per_minute: u32,
-    db: Mutex<rusqlite::Connection>,
+    client_ip: ClientIp,
+    db: Arc<Mutex<rusqlite::Connection>>,
     token_ttl_secs: i64,
 }
 
@@ -115,20 +119,24 @@ pub const SOURCES: &[(&str, &str, &[&str])] = &[
     ("quest", "Quest Diagnostics (lab results)", &["lab_results"]),
 ];
 
-/// Data types of `GET /api/v2/human/{type}`, with unit and a value range.
-const TYPES: &[(&str, &str, f64, f64)] = &[
-    ("weights", "kg", 68.0, 74.0),
-    ("heart_rates", "bpm", 52.0, 96.0),
-    ("steps", "steps", 2_000.0, 14_000.0),
-    ("lab_results", "mg/dL", 150.0, 220.0),
+/// Data types of `GET /api/v2/human/{type}`: the key its lists are under
+/// (camelCase plural, as ZivaCare writes them), unit and a value range.
+const TYPES: &[(&str, &str, &str, f64, f64)] = &[
+    ("weights", "weights", "kg", 68.0, 74.0),
+    ("heart_rates", "heartRates", "bpm", 52.0, 96.0),
+    ("steps", "steps", "steps", 2_000.0, 14_000.0),
+    ("lab_results", "labResults", "mg/dL", 150.0, 220.0),
 ];
 
 impl Sandbox {
     pub fn open(config: SandboxConfig) -> rusqlite::Result<Arc<Sandbox>> {
+        let db = open_sqlite(&config.db_path)?;
+        db.execute_batch(SCHEMA)?;
         Ok(Arc::new(Sandbox {
             apps: config.apps,
             rate_limit_per_minute: config.rate_limit_per_minute,
-            db: Mutex::new(open_db(&config.db_path, SCHEMA)?),
+            client_ip: config.client_ip,
+            db: Arc::new(Mutex::new(db)),
             token_ttl_secs: config.token_ttl_secs,
         }))
     }
@@ -137,36 +145,57 @@ impl Sandbox {
         self.apps.iter().find(|a| a.client_id == client_id)
     }
 
-    fn db(&self) -> std::sync::MutexGuard<'_, rusqlite::Connection> {
-        self.db.lock().unwrap_or_else(|p| p.into_inner())
+    /// Runs `f` with the database on a blocking thread, off the async workers.
+    async fn with_db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || f(&db.lock().unwrap_or_else(|p| p.into_inner())))
+            .await
+            .map_err(|_| ApiError::internal())?
     }
 
     /// Mints a one-time specialToken bound to app, user and sources.
-    fn mint(
+    async fn mint(
         &self,
         client_id: &str,
         client_user_id: &str,
         sources: &[String],
     ) -> Result<String, ApiError> {
         let token = random_token(32);
-        self.db().execute(
-            "INSERT INTO special_tokens (token_hash, client_id, client_user_id, sources, expires_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![sha256_hex(&token), client_id, client_user_id, sources.join(","), now_secs() + self.token_ttl_secs],
-        )?;
+        let row = (
+            sha256_hex(&token),
+            client_id.to_owned(),
+            client_user_id.to_owned(),
+            sources.join(","),
+            now_secs() + self.token_ttl_secs,
+        );
+        self.with_db(move |db| {
+            db.execute(
+                "INSERT INTO special_tokens (token_hash, client_id, client_user_id, sources, expires_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![row.0, row.1, row.2, row.3, row.4],
+            )?;
+            Ok(())
+        })
+        .await?;
         Ok(token)
     }
 }
 
+impl From<rusqlite::Error> for ApiError {
+    fn from(e: rusqlite::Error) -> Self {
+        tracing::error!(error = %e, "sandbox database error");
+        ApiError::internal()
+    }
+}
+
 pub fn router(sandbox: Arc<Sandbox>) -> Router {
-    let limit = || {
-        axum::middleware::from_fn_with_state(
-            RateLimit::per_minute(sandbox.rate_limit_per_minute),
-            rate_limited,
-        )
-    };
-    Router::new()
-        .route("/connect", get(connect_page).layer(limit()))
+    let (per_minute, client_ip) = (sandbox.rate_limit_per_minute, sandbox.client_ip.clone());
+    let limit = |route| rate_limited(route, per_minute, &client_ip);
+    let router = Router::new()
+        .route("/connect", limit(get(connect_page)))
         .route(
             "/connect.js",
             get(|| {
@@ -185,15 +214,19 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
                 )
             }),
         )
-        .route("/connect/finish", post(connect_finish).layer(limit()))
-        .route(
-            "/oauth/v2/get-access-token",
-            post(get_access_token).layer(limit()),
-        )
+        .route("/connect/finish", limit(post(connect_finish)))
+        .route("/oauth/v2/get-access-token", limit(post(get_access_token)))
         .route("/api/v2/app/create-user", post(create_user))
-        .route("/api/v2/human/{kind}", get(human_data))
+        .route("/api/v2/human/{kind}", get(human_list))
+        .route("/api/v2/human/{kind}/{code}", get(human_record))
+        .route("/api/v2/human/{kind}/daily/{day}", get(human_daily))
+        .route(
+            "/api/v2/human/{kind}/period/{start}/{end}",
+            get(human_period),
+        )
         .layer(RequestBodyLimitLayer::new(16 * 1024))
-        .with_state(sandbox)
+        .with_state(sandbox);
+    traced(router)
 }
 
 async fn asset(content_type: &'static str, body: &'static str) -> Response {
@@ -316,10 +349,8 @@ struct FinishRequest {
 /// the page the registered origin to post it to.
 async fn connect_finish(
     State(s): State<Arc<Sandbox>>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    ApiJson(req): ApiJson<FinishRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    let req: FinishRequest = json_body(&headers, &body)?;
     let app = s
         .app(&req.client_id)
         .ok_or_else(|| ApiError::bad_request("0011", "Application not recognised"))?;
@@ -346,7 +377,9 @@ async fn connect_finish(
             "Choose at least one known source",
         ));
     }
-    let token = s.mint(&app.client_id, &req.client_user_id, &sources)?;
+    let token = s
+        .mint(&app.client_id, &req.client_user_id, &sources)
+        .await?;
     Ok(Json(
         json!({ "specialToken": token, "targetOrigin": origin }),
     ))
@@ -359,31 +392,16 @@ struct TokenRequest {
     client_secret: Option<String>,
 }
 
-/// Parses a body sent as JSON or as a form, as ZivaCare accepts both.
-fn parse_body<T: serde::de::DeserializeOwned>(
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<T, ApiError> {
-    let parsed = match media_type(headers).as_str() {
-        "application/json" => serde_json::from_slice(body).ok(),
-        "application/x-www-form-urlencoded" => serde_urlencoded::from_bytes(body).ok(),
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "Send application/json or application/x-www-form-urlencoded",
-            ))
-        }
-    };
-    parsed.ok_or_else(|| ApiError::bad_request("invalid_request", "Malformed request body"))
-}
-
+/// ZivaCare's token exchange. Its error answers are not documented by ZivaCare:
+/// these are the sandbox's own, in ZivaCare's `{code, message}` shape, all 400:
+/// `invalid_token`, `expired_token`, `used_token`, `0007` (no clientSecret) and
+/// `0011` (a clientSecret that is not the app's, which consumes nothing).
 async fn get_access_token(
     State(s): State<Arc<Sandbox>>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let req: TokenRequest = parse_body(&headers, &body)?;
+    let req: TokenRequest = json_or_form(&headers, &body)?;
     let token = req
         .special_token
         .filter(|t| !t.is_empty())
@@ -393,62 +411,56 @@ async fn get_access_token(
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::bad_request("0007", "Missing clientSecret"))?;
     let hash = sha256_hex(&token);
-    let db = s.db();
-    let row: Option<(String, String, String, i64, bool)> = db
-        .query_row(
-            "SELECT client_id, client_user_id, sources, expires_at, used FROM special_tokens WHERE token_hash = ?1",
+    let sandbox = Arc::clone(&s);
+    s.with_db(move |db| {
+        let row: Option<(String, String, String, i64, bool)> = db
+            .query_row(
+                "SELECT client_id, client_user_id, sources, expires_at, used FROM special_tokens WHERE token_hash = ?1",
+                [&hash],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()?;
+        let Some((client_id, client_user_id, sources, expires_at, used)) = row else {
+            return Err(ApiError::bad_request("invalid_token", "Unknown specialToken"));
+        };
+        // A wrong secret consumes nothing: the rightful server can still exchange it.
+        if !sandbox
+            .app(&client_id)
+            .is_some_and(|a| a.client_secret.matches(&secret))
+        {
+            return Err(ApiError::bad_request(
+                "0011",
+                "Application not recognised: wrong clientSecret",
+            ));
+        }
+        let used_error = || ApiError::bad_request("used_token", "This specialToken was already used");
+        if used {
+            return Err(used_error());
+        }
+        if expires_at <= now_secs() {
+            return Err(ApiError::bad_request(
+                "expired_token",
+                "This specialToken has expired",
+            ));
+        }
+        let changed = db.execute(
+            "UPDATE special_tokens SET used = 1 WHERE token_hash = ?1 AND used = 0",
             [&hash],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-        )
-        .optional()?;
-    let Some((client_id, client_user_id, sources, expires_at, used)) = row else {
-        return Err(ApiError::bad_request(
-            "invalid_token",
-            "Unknown specialToken",
-        ));
-    };
-    // A wrong secret consumes nothing: the rightful server can still exchange it.
-    if !s
-        .app(&client_id)
-        .is_some_and(|a| a.client_secret.matches(&secret))
-    {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "0011",
-            "Application not recognised: wrong clientSecret",
-        ));
-    }
-    if used {
-        return Err(ApiError::bad_request(
-            "used_token",
-            "This specialToken was already used",
-        ));
-    }
-    if expires_at <= now_secs() {
-        return Err(ApiError::bad_request(
-            "expired_token",
-            "This specialToken has expired",
-        ));
-    }
-    let changed = db.execute(
-        "UPDATE special_tokens SET used = 1 WHERE token_hash = ?1 AND used = 0",
-        [&hash],
-    )?;
-    if changed != 1 {
-        return Err(ApiError::bad_request(
-            "used_token",
-            "This specialToken was already used",
-        ));
-    }
-    let (code, name, email) = user(&db, &client_id, &client_user_id, None)?;
-    let access_token = random_token(32);
-    db.execute(
-        "INSERT INTO access_tokens (token_hash, ziva_user_code, sources) VALUES (?1, ?2, ?3)",
-        params![sha256_hex(&access_token), code, sources],
-    )?;
-    Ok(Json(
-        json!({ "ziva_user_code": code, "name": name, "email": email, "access_token": access_token }),
-    ))
+        )?;
+        if changed != 1 {
+            return Err(used_error());
+        }
+        let (code, name, email) = user(db, &client_id, &client_user_id, None)?;
+        let access_token = random_token(32);
+        db.execute(
+            "INSERT INTO access_tokens (token_hash, ziva_user_code, sources) VALUES (?1, ?2, ?3)",
+            params![sha256_hex(&access_token), code, sources],
+        )?;
+        Ok(Json(
+            json!({ "ziva_user_code": code, "name": name, "email": email, "access_token": access_token }),
+        ))
+    })
+    .await
 }
 
 /// The user of an app, created on first sight.
@@ -497,12 +509,16 @@ struct CreateUser {
     client_user_name: Option<String>,
 }
 
+/// `POST /api/v2/app/create-user`. Every error is HTTP 400 with ZivaCare's
+/// `{code, message}`: `0001` (the clientUserId exists), `0004` (no clientId),
+/// `0005` (no clientUserId), `0007` (no clientSecret), `0011` (an unknown
+/// application or a wrong secret).
 async fn create_user(
     State(s): State<Arc<Sandbox>>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let req: CreateUser = parse_body(&headers, &body)?;
+    let req: CreateUser = json_or_form(&headers, &body)?;
     let present = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
     let client_id =
         present(req.client_id).ok_or_else(|| ApiError::bad_request("0004", "Missing clientId"))?;
@@ -515,30 +531,24 @@ async fn create_user(
         .app(&client_id)
         .is_some_and(|a| a.client_secret.matches(&secret))
     {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "0011",
-            "Application not recognised",
-        ));
+        return Err(ApiError::bad_request("0011", "Application not recognised"));
     }
     let name = present(req.client_user_name).unwrap_or_else(|| client_user_id.clone());
-    {
-        let db = s.db();
+    let (id, user_id, user_name) = (client_id.clone(), client_user_id.clone(), name.clone());
+    s.with_db(move |db| {
         let exists: bool = db.query_row(
             "SELECT EXISTS (SELECT 1 FROM users WHERE client_id = ?1 AND client_user_id = ?2)",
-            [&client_id, &client_user_id],
+            [&id, &user_id],
             |r| r.get(0),
         )?;
         if exists {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "0001",
-                "Duplicate clientUserId",
-            ));
+            return Err(ApiError::bad_request("0001", "Duplicate clientUserId"));
         }
-        user(&db, &client_id, &client_user_id, Some(&name))?;
-    }
-    let token = s.mint(&client_id, &client_user_id, &[])?;
+        user(db, &id, &user_id, Some(&user_name))?;
+        Ok(())
+    })
+    .await?;
+    let token = s.mint(&client_id, &client_user_id, &[]).await?;
     Ok(Json(json!({
         "specialToken": token,
         "clientId": client_id,
@@ -566,83 +576,217 @@ fn unit(parts: &[&str]) -> f64 {
     u32::from_str_radix(&h[..8], 16).unwrap_or(0) as f64 / f64::from(u32::MAX)
 }
 
-async fn human_data(
+/// The units a data request asks for with `X-Unit-System`: `metric` (the
+/// default), `us` or `uk`; both of the latter give weights in pounds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Units {
+    Metric,
+    Imperial,
+}
+
+const KG_IN_LB: f64 = 0.453_592_37;
+
+fn units(headers: &HeaderMap) -> Result<Units, ApiError> {
+    match headers
+        .get("x-unit-system")
+        .map(|v| v.to_str().unwrap_or(""))
+    {
+        None | Some("metric") => Ok(Units::Metric),
+        Some("us" | "uk") => Ok(Units::Imperial),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_request",
+            "X-Unit-System is metric, us or uk",
+        )),
+    }
+}
+
+/// A sample reading.
+struct Record {
+    code: String,
+    source: &'static str,
+    time: i64,
+    value: f64,
+    unit: &'static str,
+}
+
+impl Record {
+    fn json(&self, user_code: &str) -> Value {
+        json!({
+            "code": self.code,
+            "user_code": user_code,
+            "record_time": zivacare_time(self.time),
+            "source": self.source,
+            "value": self.value,
+            "unit": self.unit,
+        })
+    }
+}
+
+/// Who a data request is for: its access token's user and shared sources, and
+/// the data type asked for (its list key, unit and range).
+struct Reader {
+    user_code: String,
+    sources: String,
+    kind: &'static (&'static str, &'static str, &'static str, f64, f64),
+    units: Units,
+}
+
+impl Reader {
+    async fn of(
+        s: &Sandbox,
+        kind: &str,
+        token: Option<String>,
+        headers: &HeaderMap,
+    ) -> Result<Reader, ApiError> {
+        let unauthorized = || {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_access_token",
+                "Unknown access_token",
+            )
+        };
+        let token = token.ok_or_else(unauthorized)?;
+        let found: Option<(String, String)> = s
+            .with_db(move |db| {
+                Ok(db
+                    .query_row(
+                        "SELECT ziva_user_code, sources FROM access_tokens WHERE token_hash = ?1",
+                        [sha256_hex(&token)],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?)
+            })
+            .await?;
+        let (user_code, sources) = found.ok_or_else(unauthorized)?;
+        let kind = TYPES.iter().find(|(t, ..)| *t == kind).ok_or_else(|| {
+            ApiError::new(StatusCode::NOT_FOUND, "unknown_type", "Unknown data type")
+        })?;
+        Ok(Reader {
+            user_code,
+            sources,
+            kind,
+            units: units(headers)?,
+        })
+    }
+
+    /// Every reading of the type from the shared sources, newest first.
+    fn records(&self) -> Vec<Record> {
+        let &(kind, _, unit_name, low, high) = self.kind;
+        let mut records = Vec::new();
+        for source in self.sources.split(',').filter(|s| !s.is_empty()) {
+            let Some((source, _, kinds)) = SOURCES.iter().find(|(id, ..)| *id == source) else {
+                continue;
+            };
+            if !kinds.contains(&kind) {
+                continue;
+            }
+            for day in 0..SAMPLE_DAYS {
+                let day_s = day.to_string();
+                let parts = [self.user_code.as_str(), source, kind, day_s.as_str()];
+                let raw = low + (high - low) * unit(&parts);
+                let (value, unit) = match (unit_name, self.units) {
+                    ("steps" | "bpm", _) => (raw.round(), unit_name),
+                    ("kg", Units::Imperial) => ((raw / KG_IN_LB * 10.0).round() / 10.0, "lb"),
+                    _ => ((raw * 10.0).round() / 10.0, unit_name),
+                };
+                records.push(Record {
+                    code: sha256_hex(&parts.join("|"))[..24].to_owned(),
+                    source,
+                    time: SAMPLE_END - day * 86_400,
+                    value,
+                    unit,
+                });
+            }
+        }
+        records.sort_by(|a, b| b.time.cmp(&a.time).then(a.source.cmp(b.source)));
+        records
+    }
+
+    /// `{"<listKey>": [...], "total": N}`: the `limit` (default 50, at most
+    /// 200) records from `offset` of those `keep` keeps.
+    fn list(&self, q: &DataQuery, keep: impl Fn(&Record) -> bool) -> Json<Value> {
+        let records: Vec<Record> = self.records().into_iter().filter(keep).collect();
+        let total = records.len();
+        let page: Vec<Value> = records
+            .iter()
+            .skip(q.offset.unwrap_or(0))
+            .take(q.limit.unwrap_or(50).min(200))
+            .map(|r| r.json(&self.user_code))
+            .collect();
+        let mut body = serde_json::Map::new();
+        body.insert(self.kind.1.to_owned(), Value::Array(page));
+        body.insert("total".into(), total.into());
+        Json(Value::Object(body))
+    }
+}
+
+fn query(q: Result<Query<DataQuery>, QueryRejection>) -> Result<DataQuery, ApiError> {
+    q.map(|q| q.0)
+        .map_err(|_| ApiError::bad_request("invalid_request", "Malformed query"))
+}
+
+fn bad_day() -> ApiError {
+    ApiError::bad_request("invalid_request", "Days are written YYYY-MM-DD")
+}
+
+/// `GET /api/v2/human/{type}`: the list, with `limit`, `offset` and a
+/// `start`/`end` window (compared with the record time as written).
+async fn human_list(
     State(s): State<Arc<Sandbox>>,
     Path(kind): Path<String>,
-    query: Result<Query<DataQuery>, QueryRejection>,
+    headers: HeaderMap,
+    q: Result<Query<DataQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let q = query
-        .ok()
-        .map(|q| q.0)
-        .ok_or_else(|| ApiError::bad_request("invalid_request", "Malformed query"))?;
-    let unauthorized = || {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_access_token",
-            "Unknown access_token",
-        )
-    };
-    let token = q.access_token.ok_or_else(unauthorized)?;
-    let found: Option<(String, String)> = s
-        .db()
-        .query_row(
-            "SELECT ziva_user_code, sources FROM access_tokens WHERE token_hash = ?1",
-            [sha256_hex(&token)],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    let (user_code, sources) = found.ok_or_else(unauthorized)?;
-    let &(_, unit_name, low, high) = TYPES
-        .iter()
-        .find(|(t, ..)| *t == kind)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "unknown_type", "Unknown data type"))?;
-    let mut records = Vec::new();
-    for source in sources.split(',').filter(|s| !s.is_empty()) {
-        let Some((_, _, kinds)) = SOURCES.iter().find(|(id, ..)| *id == source) else {
-            continue;
-        };
-        if !kinds.contains(&kind.as_str()) {
-            continue;
-        }
-        for day in 0..SAMPLE_DAYS {
-            let day_s = day.to_string();
-            let parts = [user_code.as_str(), source, kind.as_str(), day_s.as_str()];
-            let mut value = low + (high - low) * unit(&parts);
-            value = if unit_name == "steps" || unit_name == "bpm" {
-                value.round()
-            } else {
-                (value * 10.0).round() / 10.0
-            };
-            records.push(json!({
-                "code": sha256_hex(&parts.join("|"))[..24],
-                "user_code": user_code,
-                "record_time": iso8601(SAMPLE_END - day * 86_400),
-                "source": source,
-                "value": value,
-                "unit": unit_name,
-            }));
-        }
-    }
-    let time = |r: &Value| r["record_time"].as_str().unwrap_or("").to_owned();
-    records.retain(|r| {
-        let t = time(r);
+    let q = query(q)?;
+    let reader = Reader::of(&s, &kind, q.access_token.clone(), &headers).await?;
+    Ok(reader.list(&q, |r| {
+        let t = zivacare_time(r.time);
         q.start.as_deref().is_none_or(|s| t.as_str() >= s)
             && q.end.as_deref().is_none_or(|e| t.as_str() <= e)
-    });
-    records.sort_by(|a, b| {
-        time(b)
-            .cmp(&time(a))
-            .then_with(|| a["source"].as_str().cmp(&b["source"].as_str()))
-    });
-    let total = records.len();
-    let limit = q.limit.unwrap_or(50).min(200);
-    let page: Vec<Value> = records
-        .into_iter()
-        .skip(q.offset.unwrap_or(0))
-        .take(limit)
-        .collect();
-    let mut body = serde_json::Map::new();
-    body.insert(kind, Value::Array(page));
-    body.insert("total".into(), total.into());
-    Ok(Json(Value::Object(body)))
+    }))
+}
+
+/// `GET /api/v2/human/{type}/{code}`: one record.
+async fn human_record(
+    State(s): State<Arc<Sandbox>>,
+    Path((kind, code)): Path<(String, String)>,
+    headers: HeaderMap,
+    q: Result<Query<DataQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let q = query(q)?;
+    let reader = Reader::of(&s, &kind, q.access_token, &headers).await?;
+    reader
+        .records()
+        .iter()
+        .find(|r| r.code == code)
+        .map(|r| Json(r.json(&reader.user_code)))
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such record"))
+}
+
+/// `GET /api/v2/human/{type}/daily/{YYYY-MM-DD}`: that day's records.
+async fn human_daily(
+    State(s): State<Arc<Sandbox>>,
+    Path((kind, day)): Path<(String, String)>,
+    headers: HeaderMap,
+    q: Result<Query<DataQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let q = query(q)?;
+    let start = parse_day(&day).ok_or_else(bad_day)?;
+    let reader = Reader::of(&s, &kind, q.access_token.clone(), &headers).await?;
+    Ok(reader.list(&q, |r| (start..start + 86_400).contains(&r.time)))
+}
+
+/// `GET /api/v2/human/{type}/period/{start}/{end}`: the records of those days,
+/// both included.
+async fn human_period(
+    State(s): State<Arc<Sandbox>>,
+    Path((kind, start, end)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    q: Result<Query<DataQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let q = query(q)?;
+    let from = parse_day(&start).ok_or_else(bad_day)?;
+    let to = parse_day(&end).ok_or_else(bad_day)? + 86_400;
+    let reader = Reader::of(&s, &kind, q.access_token.clone(), &headers).await?;
+    Ok(reader.list(&q, |r| (from..to).contains(&r.time)))
 }

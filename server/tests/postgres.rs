@@ -18,13 +18,10 @@ async fn connections_use_tls_and_refuse_a_server_they_cannot_verify() {
     };
     assert!(ca.is_some(), "set {PG_CA_VAR}");
     let url = format!("{}?sslmode=require", url.split('?').next().unwrap());
-    let store = Store::open(
-        &Database::Postgres {
-            url: url.clone(),
-            ca,
-        },
-        "",
-    )
+    let store = Store::open(&Database::Postgres {
+        url: url.clone(),
+        ca,
+    })
     .await
     .expect("a verified TLS connection");
     let row = store
@@ -41,7 +38,7 @@ async fn connections_use_tls_and_refuse_a_server_they_cannot_verify() {
         "{row:?}"
     );
     // Without the CA that signed the server's certificate: refused, and said why.
-    let err = Store::open(&Database::Postgres { url, ca: None }, "")
+    let err = Store::open(&Database::Postgres { url, ca: None })
         .await
         .err()
         .expect("an unverifiable server is refused");

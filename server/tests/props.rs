@@ -1,5 +1,6 @@
 //! Property test of the backend's request parsing: no body, header or content
-//! type panics it, and nothing outside the accepted shape is exchanged or stored.
+//! type panics it, and nothing outside the accepted shape, for the signed-in
+//! user, is exchanged or stored.
 
 mod common;
 
@@ -19,6 +20,7 @@ fn body() -> impl Strategy<Value = String> {
     ];
     let value = prop_oneof![
         Just("\"demo-client\"".to_owned()),
+        Just(format!("\"{USER}\"")),
         Just("null".to_owned()),
         Just("[]".to_owned()),
         Just("{}".to_owned()),
@@ -35,11 +37,15 @@ fn body() -> impl Strategy<Value = String> {
     ]
 }
 
-/// One backend for every case. Nothing listens at its ZivaCare: an attempted
-/// exchange would be a 502.
+/// The signed-in user of every case.
+const USER: &str = "prop@example.com";
+
+/// One backend for every case, and a session. Nothing listens at its ZivaCare:
+/// an attempted exchange would be a 502.
 struct Fixture {
     dir: tempfile::TempDir,
     backend: axum::Router,
+    cookie: String,
     rt: tokio::runtime::Runtime,
 }
 
@@ -55,7 +61,13 @@ static FIXTURE: std::sync::LazyLock<Fixture> = std::sync::LazyLock::new(|| {
         SECRET,
         std::time::Duration::from_millis(200),
     ));
-    Fixture { dir, backend, rt }
+    let cookie = rt.block_on(session(&backend, USER));
+    Fixture {
+        dir,
+        backend,
+        cookie,
+        rt,
+    }
 });
 
 proptest! {
@@ -70,7 +82,9 @@ proptest! {
     ) {
         let f = &*FIXTURE;
         f.rt.block_on(async {
-            let mut req = Request::post("/api/zivacare/token").header("origin", origin.as_str());
+            let mut req = Request::post("/api/zivacare/token")
+                .header("origin", origin.as_str())
+                .header("cookie", f.cookie.as_str());
             if !content_type.is_empty() {
                 req = req.header("content-type", content_type.as_str());
             }
@@ -84,6 +98,7 @@ proptest! {
                 let v: serde_json::Value = serde_json::from_str(&body).unwrap();
                 let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
                 prop_assert_eq!(keys.len(), 4);
+                prop_assert_eq!(v["clientUserId"].as_str(), Some(USER));
                 prop_assert!(with_header && origin == APP_ORIGIN && content_type.starts_with("application/json"));
             }
             prop_assert_eq!(backend_count(f.dir.path(), "connections").await, 0);

@@ -104,7 +104,7 @@ async fn finishing_mints_tokens_only_for_registered_origins_and_known_sources() 
     let w = world().await;
     let token = mint(&w, "ann@example.com", &["fitbit"]).await;
     assert!(
-        token.len() >= 22 && zivacare_dev::util::is_token_text(&token),
+        token.len() >= 22 && zivacare_dev::text::is_token_text(&token),
         "{token}"
     );
     let good = serde_json::json!({ "clientId": CLIENT_ID, "clientUserId": "ann", "origin": APP_ORIGIN, "sources": ["fitbit"] });
@@ -206,7 +206,7 @@ async fn token_exchange_errors_consume_nothing() {
         (
             "application/x-www-form-urlencoded",
             form(&token, "sec_SENTINEL_wrong"),
-            401,
+            400,
             "0011",
         ),
         (
@@ -325,8 +325,11 @@ async fn create_user_follows_zivacares_error_codes() {
             ),
         )
         .await;
+        // As ZivaCare's Manage Users page documents: HTTP 400, {code, message}.
+        assert_eq!(r.status, 400, "{req}");
         assert_eq!(r.json()["code"], code, "{req}");
-        assert!((400..500).contains(&r.status));
+        assert!(r.json()["message"].is_string(), "{req}");
+        assert_eq!(r.json().as_object().unwrap().len(), 2, "{req}");
     }
     // The form the original docs use works too.
     let f = serde_urlencoded::to_string([
@@ -348,14 +351,19 @@ async fn create_user_follows_zivacares_error_codes() {
     assert_eq!(r.status, 200);
 }
 
+/// A user with Fitbit and Withings shared, and their access token.
+async fn reader(w: &World) -> String {
+    let token = mint(w, "ann@example.com", &["fitbit", "withings"]).await;
+    exchange_form(w, &token, SECRET).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 #[tokio::test]
 async fn human_data_is_deterministic_paged_and_guarded() {
     let w = world().await;
-    let token = mint(&w, "ann@example.com", &["fitbit", "withings"]).await;
-    let access = exchange_form(&w, &token, SECRET).await.json()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let access = reader(&w).await;
     let data = |q: &str| {
         send(
             &w.sandbox,
@@ -383,15 +391,14 @@ async fn human_data_is_deterministic_paged_and_guarded() {
         (first["source"].as_str(), first["unit"].as_str()),
         (Some("withings"), Some("kg"))
     );
-    assert_eq!(first["record_time"], "2026-10-31T08:00:00Z");
     assert_eq!(
         data("weights?limit=5").await.text,
         weights.text,
         "deterministic"
     );
     let page2 = data("weights?limit=5&offset=5").await.json();
-    assert_eq!(page2["weights"][0]["record_time"], "2026-10-26T08:00:00Z");
-    let window = data("steps?start=2026-10-30&end=2026-10-31T23:59:59Z")
+    assert_eq!(page2["weights"][0]["record_time"], "2026-10-26 08:00:00+00");
+    let window = data("steps?start=2026-10-30&end=2026-10-31%2023:59:59%2B00")
         .await
         .json();
     assert_eq!(window["total"], 2);
@@ -418,6 +425,100 @@ async fn human_data_is_deterministic_paged_and_guarded() {
     );
 }
 
+/// What ZivaCare's API Conventions and Heart Rate pages show: lists keyed by a
+/// camelCase plural with their `total`, record times written like
+/// `2016-01-01 15:52:01+00`, a record by its code, a day's and a period's records.
+#[tokio::test]
+async fn human_data_answers_as_zivacare_documents() {
+    let w = world().await;
+    let access = reader(&w).await;
+    let data = |path: &str| {
+        send(
+            &w.sandbox,
+            get(&format!("/api/v2/human/{path}?access_token={access}")),
+        )
+    };
+    let list = data("heart_rates").await.json();
+    let keys: Vec<&String> = list.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["heartRates", "total"], "{list}");
+    assert_eq!(list["total"], 30);
+    let latest = &list["heartRates"][0];
+    assert_eq!(latest["record_time"], "2026-10-31 08:00:00+00");
+    let time = latest["record_time"].as_str().unwrap();
+    let b = time.as_bytes();
+    assert!(
+        b.len() == 22 && b[10] == b' ' && time.ends_with("+00"),
+        "written like 2016-01-01 15:52:01+00: {time}"
+    );
+    // One record by its code.
+    let code = latest["code"].as_str().unwrap();
+    let one = data(&format!("heart_rates/{code}")).await;
+    assert_eq!(one.status, 200);
+    assert_eq!(&one.json(), latest);
+    assert_eq!(data("heart_rates/nosuchcode").await.status, 404);
+    // A day's readings, and a period's (both days included).
+    let day = data("heart_rates/daily/2026-10-31").await.json();
+    assert_eq!(day["total"], 1);
+    assert_eq!(day["heartRates"][0], *latest);
+    let weights = data("weights/daily/2026-10-30").await.json();
+    assert_eq!(
+        weights["weights"][0]["record_time"],
+        "2026-10-30 08:00:00+00"
+    );
+    let period = data("heart_rates/period/2026-10-25/2026-10-31")
+        .await
+        .json();
+    assert_eq!(period["total"], 7);
+    assert_eq!(data("heart_rates/daily/2026-02-30").await.status, 400);
+    assert_eq!(
+        data("heart_rates/period/2026-10-25/yesterday").await.status,
+        400
+    );
+    let labs = data("lab_results").await.json();
+    assert!(labs.get("labResults").is_some(), "{labs}");
+}
+
+#[tokio::test]
+async fn weights_come_in_pounds_for_the_us_and_uk_unit_systems() {
+    let w = world().await;
+    let access = reader(&w).await;
+    let weights = |system: Option<&str>| {
+        let mut req = axum::http::Request::get(format!(
+            "/api/v2/human/weights?limit=1&access_token={access}"
+        ));
+        if let Some(s) = system {
+            req = req.header("x-unit-system", s);
+        }
+        send(&w.sandbox, req.body(axum::body::Body::empty()).unwrap())
+    };
+    let metric = weights(None).await.json()["weights"][0].clone();
+    assert_eq!(weights(Some("metric")).await.json()["weights"][0], metric);
+    let kg = metric["value"].as_f64().unwrap();
+    assert_eq!(metric["unit"], "kg");
+    for system in ["us", "uk"] {
+        let w = weights(Some(system)).await.json()["weights"][0].clone();
+        assert_eq!(w["unit"], "lb", "{system}");
+        let lb = w["value"].as_f64().unwrap();
+        assert!(
+            (lb - kg * 2.204_622_6).abs() < 0.1,
+            "{kg} kg is not {lb} lb"
+        );
+        assert_eq!(w["code"], metric["code"], "the same record");
+    }
+    assert_eq!(weights(Some("imperial")).await.status, 400);
+    // Other types keep their units.
+    let steps = send(
+        &w.sandbox,
+        axum::http::Request::get(format!("/api/v2/human/steps?limit=1&access_token={access}"))
+            .header("x-unit-system", "us")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await
+    .json();
+    assert_eq!(steps["steps"][0]["unit"], "steps");
+}
+
 #[tokio::test]
 async fn the_connect_page_and_token_endpoint_are_rate_limited() {
     let dir = tempfile::tempdir().unwrap();
@@ -426,6 +527,7 @@ async fn the_connect_page_and_token_endpoint_are_rate_limited() {
         db_path: dir.path().join("sandbox.db"),
         token_ttl_secs: 600,
         rate_limit_per_minute: 2,
+        client_ip: zivacare_dev::http::ClientIp::Peer,
     })
     .unwrap();
     let router = zivacare_dev::sandbox::router(sb);

@@ -86,19 +86,35 @@ async fn exchange(
         .to_owned();
     let body = serde_json::json!({ "specialToken": token, "clientId": "load-client", "clientUserId": user, "state": "load" });
     let started = Instant::now();
+    let mut session = None;
     // Retried like the SDK: network errors and 5xx, with backoff (the backend is idempotent).
     for attempt in 0..12u32 {
+        if session.is_none() {
+            session = sign_in(http, s, backend, user).await;
+        }
+        let Some(cookie) = &session else {
+            tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt.min(10) + 1))).await;
+            continue;
+        };
         let sent = http
             .post(format!("{backend}/api/zivacare/token"))
             .header("Origin", &s.app_origin)
             .header("X-ZivaCare-Connect", "1")
+            .header("Cookie", cookie)
             .json(&body)
             .send()
             .await;
         match sent {
             Ok(r) if r.status().is_success() => return Ok(started.elapsed()),
             Ok(r) if r.status().is_client_error() => {
-                return Err(format!("{} for {user}", r.status()))
+                let status = r.status();
+                let code = r
+                    .json::<serde_json::Value>()
+                    .await
+                    .ok()
+                    .and_then(|v| v["code"].as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                return Err(format!("{status} {code} for {user}"));
             }
             _ => {
                 tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt.min(10) + 1))).await
@@ -108,9 +124,24 @@ async fn exchange(
     Err(format!("no answer for {user}"))
 }
 
+/// Signs `user` in at `backend`, as the app's page does: the session cookie.
+async fn sign_in(http: &reqwest::Client, s: &Setup, backend: &str, user: &str) -> Option<String> {
+    let resp = http
+        .post(format!("{backend}/api/zivacare/session"))
+        .header("Origin", &s.app_origin)
+        .header("X-ZivaCare-Connect", "1")
+        .json(&serde_json::json!({ "user": user }))
+        .send()
+        .await
+        .ok()
+        .filter(|r| r.status().is_success())?;
+    let set = resp.headers().get("set-cookie")?.to_str().ok()?;
+    Some(set.split(';').next()?.to_owned())
+}
+
 /// Counts what the backends stored; on SQLite also `PRAGMA integrity_check`.
 async fn check_db(database: &Database, expected: usize) -> Result<(), String> {
-    let store = Store::open(database, "").await?;
+    let store = Store::open(database).await?;
     let count = |sql: &'static str| {
         let store = &store;
         async move {
@@ -130,11 +161,15 @@ async fn check_db(database: &Database, expected: usize) -> Result<(), String> {
     let rows = count("SELECT COUNT(*) FROM connections").await?;
     let exchanges =
         count("SELECT COUNT(*) FROM exchanges WHERE ziva_user_code IS NOT NULL").await?;
-    // Claims never completed: tokens a killed backend was exchanging.
-    let pending = count("SELECT COUNT(*) FROM exchanges WHERE ziva_user_code IS NULL").await?;
+    // Tokens a killed backend was exchanging: taken over later and refused by
+    // ZivaCare (spent), or still claimed.
+    let refused = count("SELECT COUNT(*) FROM exchanges WHERE refused IS NOT NULL").await?;
+    let pending =
+        count("SELECT COUNT(*) FROM exchanges WHERE ziva_user_code IS NULL AND refused IS NULL")
+            .await?;
     println!(
         "database: integrity {integrity}, {rows} connection rows, {exchanges} exchanges, \
-         {pending} claims left incomplete"
+         {refused} tokens refused by ZivaCare, {pending} claims left incomplete"
     );
     if integrity != "ok" || rows as usize != expected || exchanges as usize != expected {
         return Err(format!("expected {expected} rows and exchanges"));
@@ -211,7 +246,7 @@ async fn run() -> Result<(), String> {
         db.clone(),
     )?;
     if let Database::Postgres { .. } = database {
-        let store = Store::open(&database, "").await?;
+        let store = Store::open(&database).await?;
         if store
             .row("SELECT 1 FROM connections LIMIT 1", &[])
             .await
@@ -220,6 +255,8 @@ async fn run() -> Result<(), String> {
             return Err("DATABASE_URL must name an empty database: the run counts its rows".into());
         }
     }
+    // One session key for every instance: a session from one is good at all.
+    let session_key = zivacare_dev::auth::Sessions::generate_key();
     let backend_env = |port: u16| {
         common(&[
             ("ZIVACARE_BACKEND_ADDR", format!("127.0.0.1:{port}")),
@@ -230,6 +267,7 @@ async fn run() -> Result<(), String> {
                 "ZIVACARE_KEYS",
                 "load:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=".to_owned(),
             ),
+            ("ZIVACARE_SESSION_KEY", session_key.clone()),
             ("ZIVACARE_DB", db.display().to_string()),
             (ORIGIN_ENV, app_origin.clone()),
         ])
@@ -324,9 +362,11 @@ async fn run() -> Result<(), String> {
     checked?;
     // A kill between ZivaCare's one-time exchange and the local commit loses that
     // connection (ZivaCare will not exchange the token again): at most the
-    // requests in flight at the kill, never answered 200, never stored.
+    // requests in flight at the kill, never answered 200, never stored; their
+    // retries get `token_rejected` once the claim is taken over, or no answer.
     let lost_ok = if crash { clients } else { 0 };
-    if errors.len() > lost_ok || errors.iter().any(|e| !e.starts_with("no answer")) {
+    let lost = |e: &String| e.starts_with("no answer") || e.contains(" token_rejected ");
+    if errors.len() > lost_ok || !errors.iter().all(lost) {
         return Err("not every exchange succeeded".into());
     }
     if crash {

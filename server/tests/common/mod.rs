@@ -8,17 +8,24 @@ use axum::body::Body;
 use axum::http::{Request, Response};
 use axum::Router;
 use http_body_util::BodyExt;
+use std::sync::Arc;
 use tower::ServiceExt;
+
+use zivacare_dev::auth::Sessions;
 use zivacare_dev::backend::{self, Backend, BackendConfig};
+use zivacare_dev::crypto::{Keyring, Secret};
+use zivacare_dev::http::ClientIp;
 use zivacare_dev::sandbox::{self, RegisteredApp, Sandbox, SandboxConfig};
 use zivacare_dev::store::{Database, Store, Val};
-use zivacare_dev::util::{Keyring, Secret};
 
 pub const APP_ORIGIN: &str = "http://127.0.0.1:8080";
 pub const CLIENT_ID: &str = "demo-client";
 pub const SECRET: &str = "sec_SENTINEL_handler-secret";
 /// A fixed test key (32 bytes of 7).
 pub const KEYS: &str = "t1:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+/// A fixed session key (64 bytes of 9).
+pub const SESSION_KEY: &str =
+    "CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQ==";
 
 pub fn app() -> RegisteredApp {
     RegisteredApp {
@@ -34,6 +41,8 @@ pub struct World {
     pub sandbox: Router,
     pub sandbox_url: String,
     pub backend: Router,
+    /// The backend behind `backend`, for what its routes do not show.
+    pub instance: Arc<Backend>,
 }
 
 pub fn sandbox_router(dir: &std::path::Path, ttl: i64) -> Router {
@@ -42,6 +51,7 @@ pub fn sandbox_router(dir: &std::path::Path, ttl: i64) -> Router {
         db_path: dir.join("sandbox.db"),
         token_ttl_secs: ttl,
         rate_limit_per_minute: 10_000,
+        client_ip: ClientIp::Peer,
     })
     .expect("sandbox db");
     sandbox::router(sb)
@@ -74,7 +84,7 @@ pub async fn database(dir: &std::path::Path) -> Database {
     let server = server.trim_end_matches('/');
     let name = format!(
         "t_{}",
-        &zivacare_dev::util::sha256_hex(&dir.display().to_string())[..24]
+        &zivacare_dev::crypto::sha256_hex(&dir.display().to_string())[..24]
     );
     // Made over a plain connection: only the backend's own must use TLS.
     let (admin, conn) =
@@ -106,7 +116,7 @@ pub async fn database(dir: &std::path::Path) -> Database {
 
 /// Rows in a table of the backend's database for the test working in `dir`.
 pub async fn backend_count(dir: &std::path::Path, table: &str) -> i64 {
-    let store = Store::open(&database(dir).await, "").await.unwrap();
+    let store = Store::open(&database(dir).await).await.unwrap();
     let row = store
         .row(&format!("SELECT COUNT(*) FROM {table}"), &[])
         .await
@@ -118,38 +128,65 @@ pub async fn backend_count(dir: &std::path::Path, table: &str) -> i64 {
     }
 }
 
+/// What a test backend is given: ZivaCare's URL, the clientSecret, the
+/// upstream timeout and the rate limit.
+pub struct Setup<'a> {
+    pub zivacare_url: &'a str,
+    pub secret: &'a str,
+    pub timeout: Duration,
+    pub rate_limit_per_minute: u32,
+    pub client_ip: ClientIp,
+}
+
+impl<'a> Setup<'a> {
+    pub fn new(zivacare_url: &'a str) -> Setup<'a> {
+        Setup {
+            zivacare_url,
+            secret: SECRET,
+            timeout: Duration::from_secs(5),
+            rate_limit_per_minute: 10_000,
+            client_ip: ClientIp::Peer,
+        }
+    }
+
+    pub fn config(&self, database: Database, dir: &std::path::Path) -> BackendConfig {
+        BackendConfig {
+            client_id: CLIENT_ID.into(),
+            client_secret: Secret::new(self.secret),
+            keys: Keyring::parse(KEYS).unwrap(),
+            sessions: Sessions::new(SESSION_KEY, false).unwrap(),
+            zivacare_url: self.zivacare_url.into(),
+            connect_url: format!("{}/connect", self.zivacare_url),
+            allowed_origins: vec![APP_ORIGIN.into()],
+            database,
+            www_dir: dir.join("www"),
+            pkg_dir: dir.join("pkg"),
+            upstream_timeout: self.timeout,
+            rate_limit_per_minute: self.rate_limit_per_minute,
+            client_ip: self.client_ip.clone(),
+        }
+    }
+
+    /// A backend instance working in `dir` (its database: see [`database`]).
+    pub async fn open(&self, dir: &std::path::Path) -> Arc<Backend> {
+        Backend::open(self.config(database(dir).await, dir))
+            .await
+            .expect("backend")
+    }
+}
+
 pub async fn backend_router(
     dir: &std::path::Path,
     zivacare_url: &str,
     secret: &str,
     timeout: Duration,
 ) -> Router {
-    backend_router_limited(dir, zivacare_url, secret, timeout, 10_000).await
-}
-
-pub async fn backend_router_limited(
-    dir: &std::path::Path,
-    zivacare_url: &str,
-    secret: &str,
-    timeout: Duration,
-    rate_limit_per_minute: u32,
-) -> Router {
-    let be = Backend::open(BackendConfig {
-        client_id: CLIENT_ID.into(),
-        client_secret: Secret::new(secret),
-        keys: Keyring::parse(KEYS).unwrap(),
-        zivacare_url: zivacare_url.into(),
-        connect_url: format!("{zivacare_url}/connect"),
-        allowed_origins: vec![APP_ORIGIN.into()],
-        database: database(dir).await,
-        www_dir: dir.join("www"),
-        pkg_dir: dir.join("pkg"),
-        upstream_timeout: timeout,
-        rate_limit_per_minute,
-    })
-    .await
-    .expect("backend");
-    backend::router(be)
+    let setup = Setup {
+        secret,
+        timeout,
+        ..Setup::new(zivacare_url)
+    };
+    backend::router(setup.open(dir).await)
 }
 
 pub async fn world() -> World {
@@ -160,18 +197,18 @@ pub async fn world_with(backend_secret: &str, ttl: i64) -> World {
     let dir = tempfile::tempdir().unwrap();
     let sandbox = sandbox_router(dir.path(), ttl);
     let sandbox_url = serve(sandbox.clone()).await;
-    let backend = backend_router(
-        dir.path(),
-        &sandbox_url,
-        backend_secret,
-        Duration::from_secs(5),
-    )
+    let instance = Setup {
+        secret: backend_secret,
+        ..Setup::new(&sandbox_url)
+    }
+    .open(dir.path())
     .await;
     World {
         dir,
         sandbox,
         sandbox_url,
-        backend,
+        backend: backend::router(Arc::clone(&instance)),
+        instance,
     }
 }
 
@@ -222,19 +259,73 @@ pub async fn mint(w: &World, user: &str, sources: &[&str]) -> String {
     r.json()["specialToken"].as_str().unwrap().to_owned()
 }
 
-/// The SDK's forward to the backend, with every header it sends.
-pub fn forward(token: &str, user: &str) -> Request<Body> {
-    let body = serde_json::json!({ "specialToken": token, "clientId": CLIENT_ID, "clientUserId": user, "state": "st4te" });
-    forward_body(&body.to_string())
+/// Signs `user` in at `backend` through its own sign-in, as the demo page
+/// does; the `Cookie` header of the session.
+pub async fn session(backend: &Router, user: &str) -> String {
+    let req = Request::post("/api/zivacare/session")
+        .header("content-type", "application/json")
+        .header("x-zivacare-connect", "1")
+        .header("origin", APP_ORIGIN)
+        .body(Body::from(serde_json::json!({ "user": user }).to_string()))
+        .unwrap();
+    let r = send(backend, req).await;
+    assert_eq!(r.status, 200, "sign-in: {}", r.text);
+    let set = r.headers["set-cookie"].to_str().unwrap();
+    set.split(';').next().unwrap().to_owned()
 }
 
-pub fn forward_body(body: &str) -> Request<Body> {
+/// The SDK's forward to the backend, with every header it sends, from a page
+/// where `cookie` (a session) is signed in.
+pub fn forward(token: &str, user: &str, cookie: &str) -> Request<Body> {
+    let body = serde_json::json!({ "specialToken": token, "clientId": CLIENT_ID, "clientUserId": user, "state": "st4te" });
+    forward_body(&body.to_string(), cookie)
+}
+
+pub fn forward_body(body: &str, cookie: &str) -> Request<Body> {
     Request::post("/api/zivacare/token")
         .header("content-type", "application/json")
         .header("x-zivacare-connect", "1")
         .header("origin", APP_ORIGIN)
+        .header("cookie", cookie)
         .body(Body::from(body.to_owned()))
         .unwrap()
+}
+
+/// A GET with a session's cookie.
+pub fn get_as(uri: &str, cookie: &str) -> Request<Body> {
+    Request::get(uri)
+        .header("cookie", cookie)
+        .body(Body::empty())
+        .unwrap()
+}
+
+impl World {
+    /// The forward of `token` by `user`, signed in as themselves.
+    pub async fn forward(&self, token: &str, user: &str) -> Reply {
+        let cookie = session(&self.backend, user).await;
+        send(&self.backend, forward(token, user, &cookie)).await
+    }
+}
+
+/// Requests to `path` that reached a router, counted by a layer around it.
+#[derive(Clone, Default)]
+pub struct Counter(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Counter {
+    /// `router`, counting the requests it receives, by path.
+    pub fn around(&self, router: Router) -> Router {
+        let seen = Arc::clone(&self.0);
+        router.layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                seen.lock().unwrap().push(req.uri().path().to_owned());
+                next.run(req)
+            },
+        ))
+    }
+
+    pub fn count(&self, path: &str) -> usize {
+        self.0.lock().unwrap().iter().filter(|p| *p == path).count()
+    }
 }
 
 pub fn count(dir: &std::path::Path, file: &str, table: &str) -> i64 {
