@@ -33,7 +33,7 @@ test("axe-core reports zero violations on the demo page and the Connect page", a
 test("keyboard alone: Tab to the button, Enter opens the popup, Space works too, and the Connect page is usable", async () => {
   const ctx = await stack.browser.newContext();
   const { page } = await openApp(ctx, stack.appUrl, "keys@example.com");
-  await page.focus("#client-user-id");
+  await page.focus("#sign-out");
   await page.keyboard.press("Tab");
   const focused = await page.evaluate(() => document.activeElement.className);
   assert.equal(focused, "zivacare-connect-button");

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { start, freePort, launchBrowser, openApp, clickConnect, clickClosing } from "./harness.mjs";
+import { start, freePort, launchBrowser, openApp, appGet, clickConnect, clickClosing } from "./harness.mjs";
 
 test("the demo runs the whole flow, stops on Ctrl-C and keeps connections across a restart", async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), "zivacare-demo-"));
@@ -36,11 +36,12 @@ test("the demo runs the whole flow, stops on Ctrl-C and keeps connections across
     demo.kill("SIGINT");
     assert.deepEqual(await demo.exited, { code: 0, signal: null }, "a clean exit on Ctrl-C");
     demo = await start("demo", env, logs, bothUp);
-    const status = await (await fetch(`http://127.0.0.1:${app}/api/zivacare/status?clientUserId=${encodeURIComponent(user)}`)).json();
-    assert.equal(status.connected, true);
+    // The restarted demo keeps its session key: the page is still signed in.
+    const status = await appGet(page, "/api/zivacare/status");
+    assert.equal(status.body.connected, true);
     // The restarted sandbox still knows the stored access token: readings still come.
-    const steps = await (await fetch(`http://127.0.0.1:${app}/api/zivacare/data/steps?clientUserId=${encodeURIComponent(user)}`)).json();
-    assert.equal(steps.total, 30);
+    const steps = await appGet(page, "/api/zivacare/data/steps");
+    assert.equal(steps.body.total, 30);
     await ctx.close();
   } finally {
     await browser.close();

@@ -5,7 +5,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { ROOT, startStack, openApp, clickConnect, stateOf, rows, clickClosing } from "./harness.mjs";
+import { ROOT, startStack, openApp, signIn, appGet, clickConnect, stateOf, rows, clickClosing } from "./harness.mjs";
 
 let stack;
 before(async () => { stack = await startStack(); });
@@ -33,10 +33,30 @@ test("the full flow stores exactly one row and shows Connected with readings", a
   await finishIn(popup);
   await page.getByText(/^Connected to ZivaCare as ann\.full/).waitFor();
   await page.getByRole("heading", { name: "Steps" }).waitFor();
-  // Fitbit gives steps and heart rate, the scale gives weights: three tables.
+  // Fitbit gives steps and heart rate, the scale gives weights: three charts, three tables.
   assert.equal(await page.locator("#readings-list table").count(), 3);
   const sources = await page.locator("#readings-list td:nth-child(3)").allTextContents();
   assert.deepEqual([...new Set(sources)].sort(), ["fitbit", "withings"]);
+  // Each chart shows the stored data: a point per reading of its table, and
+  // an accessible name and summary.
+  const charts = await page.locator("#readings-list .reading").evaluateAll((sections) => sections.map((s) => ({
+    title: s.querySelector("h3").textContent,
+    points: s.querySelectorAll("svg circle").length,
+    rows: s.querySelectorAll("tbody tr").length,
+    values: [...s.querySelectorAll("tbody td:nth-child(2)")].map((td) => td.textContent.split(" ")[0]),
+    name: s.querySelector("svg title").textContent,
+    summary: s.querySelector("svg desc").textContent,
+  })));
+  assert.deepEqual(charts.map((c) => c.title), ["Steps", "Heart rate", "Weight"]);
+  for (const c of charts) {
+    assert.equal(c.points, 7, c.title);
+    assert.equal(c.points, c.rows, c.title);
+    assert.equal(c.name, `${c.title} chart`);
+    assert.match(c.summary, /^7 readings from \d{4}-\d{2}-\d{2} to \d{4}-\d{2}-\d{2}: lowest .*, highest .*, latest .*\.$/);
+    assert.ok(c.summary.includes(`latest ${c.values[0]}`), `${c.summary} vs ${c.values[0]}`);
+  }
+  const chartName = await page.getByRole("img", { name: "Heart rate chart" }).count();
+  assert.equal(chartName, 1);
   assert.equal(events.tokenPosts.length, 1);
   const post = events.tokenPosts[0];
   assert.equal(post.headers["content-type"], "application/json");
@@ -53,12 +73,40 @@ test("the full flow stores exactly one row and shows Connected with readings", a
   const visible = await page.evaluate(() => JSON.stringify([document.documentElement.outerHTML, { ...localStorage }, { ...sessionStorage }, document.cookie, location.href]));
   assert.ok(!visible.includes(body.specialToken));
   assert.ok(!events.console.join("\n").includes(body.specialToken));
-  // A reload still shows the stored connection.
+  // A reload still shows the stored connection (the session is kept).
   await page.reload();
-  await page.fill("#client-user-id", user);
-  await page.dispatchEvent("#client-user-id", "change");
   await page.getByText(/^Connected to ZivaCare as/).waitFor();
   await ctx.close();
+});
+
+test("two people in two browser profiles each see their own connection and readings only", async () => {
+  const [annCtx, bobCtx] = [await stack.browser.newContext(), await stack.browser.newContext()];
+  const ann = "ann.own@example.com";
+  const { page: annPage } = await openApp(annCtx, stack.appUrl, ann);
+  const popup = await clickConnect(annPage);
+  await finishIn(popup, ["Fitbit Charge (wearable)"]);
+  await annPage.getByText(/^Connected to ZivaCare as ann\.own/).waitFor();
+  await annPage.getByRole("heading", { name: "Steps" }).waitFor();
+  const annSteps = await appGet(annPage, "/api/zivacare/data/steps");
+  assert.equal(annSteps.status, 200);
+  // Bob, in another profile: not connected, and none of Ann's data, whatever he asks for.
+  const { page: bobPage } = await openApp(bobCtx, stack.appUrl, "bob.own@example.com");
+  await bobPage.getByText("Not connected yet.").waitFor();
+  assert.equal(await bobPage.locator("#readings").isHidden(), true);
+  for (const path of ["/api/zivacare/status", `/api/zivacare/status?clientUserId=${encodeURIComponent(ann)}`]) {
+    const r = await appGet(bobPage, path);
+    assert.deepEqual(r.body, { user: "bob.own@example.com", connected: false }, path);
+  }
+  const bobSteps = await appGet(bobPage, `/api/zivacare/data/steps?clientUserId=${encodeURIComponent(ann)}`);
+  assert.equal(bobSteps.status, 404);
+  assert.ok(!JSON.stringify(bobSteps.body).includes(annSteps.body.steps[0].code));
+  // Signed out, Ann's page sees nothing either.
+  await annPage.getByRole("button", { name: "Sign out" }).click();
+  await annPage.getByRole("button", { name: "Sign in" }).waitFor();
+  assert.equal((await appGet(annPage, "/api/zivacare/status")).status, 401);
+  assert.equal(await annPage.getByRole("button", { name: "Connect Health Data" }).count(), 0);
+  await annCtx.close();
+  await bobCtx.close();
 });
 
 test("t01: a forged finish from an attacker origin causes no POST and leaves the flow open", async () => {
@@ -69,9 +117,7 @@ test("t01: a forged finish from an attacker origin causes no POST and leaves the
   const posts = [];
   app.on("request", (r) => r.url().endsWith("/api/zivacare/token") && posts.push(r));
   const user = "bob.forged@example.com";
-  await app.getByRole("button", { name: "Connect Health Data" }).waitFor();
-  await app.fill("#client-user-id", user);
-  await app.dispatchEvent("#client-user-id", "change");
+  await signIn(app, user);
   const popup = await clickConnect(app);
   // Even knowing the state, a message from another origin is ignored.
   await attacker.evaluate((state) => window.forge({ type: "zivacare-connect:finish", state, specialToken: "tok_SENTINEL_forged" }), stateOf(popup));

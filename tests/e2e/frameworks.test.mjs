@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { copyFileSync, cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { ROOT, startStack, rows, clickClosing } from "./harness.mjs";
+import { ROOT, startStack, sessionFor, rows, clickClosing } from "./harness.mjs";
 
 let stack;
 let tarball;
@@ -40,8 +40,10 @@ function build(name) {
   return path.join(dir, "dist");
 }
 
-/** Serves a built example on the app's origin, as the integrator's server would. */
+/** Serves a built example on the app's origin, as the integrator's server would,
+ * to a browser where the example's user (NAME@example.com) is signed in. */
 async function openExample(ctx, name, dist) {
+  await sessionFor(ctx, stack.appUrl, `${name}@example.com`);
   const page = await ctx.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));

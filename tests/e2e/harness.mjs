@@ -111,6 +111,7 @@ export async function startStack() {
   const common = {
     ZIVACARE_APPS: apps, ZIVACARE_API_URL: sandboxUrl, ZIVACARE_CLIENT_ID: "demo-client",
     ZIVACARE_KEYS: "e2e:" + Buffer.alloc(32, 9).toString("base64"),
+    ZIVACARE_SESSION_KEY: Buffer.alloc(64, 5).toString("base64"),
   };
   const procs = [];
   procs.push(await start("sandbox", { ...common, ZIVACARE_SANDBOX_ADDR: `127.0.0.1:${sandboxPort}`, ZIVACARE_SANDBOX_DB: path.join(dir, "sandbox.db") }, logs));
@@ -130,7 +131,16 @@ export async function startStack() {
   };
 }
 
-/** Opens the demo app for `user` and waits for its button. */
+/** Signs `user` in on the demo page, as a person would, and waits for the button. */
+export async function signIn(page, user) {
+  await page.getByRole("button", { name: "Sign in" }).waitFor();
+  await page.fill("#user", user);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByText(`Signed in as ${user}.`).waitFor();
+  await page.getByRole("button", { name: "Connect Health Data" }).waitFor();
+}
+
+/** Opens the demo app, signs `user` in and waits for the button. */
 export async function openApp(context, url, user) {
   const page = await context.newPage();
   const events = { console: [], tokenPosts: [] };
@@ -139,10 +149,22 @@ export async function openApp(context, url, user) {
     if (r.url().endsWith("/api/zivacare/token")) events.tokenPosts.push({ headers: r.headers(), body: r.postData() });
   });
   await page.goto(url);
-  await page.fill("#client-user-id", user);
-  await page.dispatchEvent("#client-user-id", "change");
-  await page.getByRole("button", { name: "Connect Health Data" }).waitFor();
+  await signIn(page, user);
   return { page, events };
+}
+
+/** Gives browser context `ctx` a session of the app at `appUrl` for `user`, as its sign-in would. */
+export async function sessionFor(ctx, appUrl, user) {
+  const r = await ctx.request.post(`${appUrl}/api/zivacare/session`, {
+    headers: { Origin: appUrl, "X-ZivaCare-Connect": "1" },
+    data: { user },
+  });
+  if (!r.ok()) throw new Error(`sign-in of ${user} answered ${r.status()}`);
+}
+
+/** GET `path` of the app as its page does (with the page's session). */
+export function appGet(page, path) {
+  return page.evaluate((p) => fetch(p).then(async (r) => ({ status: r.status, body: await r.json() })), path);
 }
 
 /** Clicks the Connect button for real and returns the Connect popup. */

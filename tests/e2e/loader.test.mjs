@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { ROOT, startStack, rows, clickClosing } from "./harness.mjs";
+import { ROOT, startStack, sessionFor, rows, clickClosing } from "./harness.mjs";
 
 let stack;
 before(async () => { stack = await startStack(); });
@@ -42,6 +42,7 @@ async function finishIn(popup) {
 test("button() before the module is ready returns at once, renders once it is ready, and its click completes the flow", async () => {
   const ctx = await stack.browser.newContext();
   const user = "early@example.com";
+  await sessionFor(ctx, stack.appUrl, user);
   const { page, errors } = await pageWith(ctx, `${script}<div id="c"></div><div id="gone"></div>`, { wasmDelayMs: 1500 });
   const early = await page.evaluate(({ connectUrl, user }) => {
     window.results = [];
@@ -109,6 +110,7 @@ test("including the script twice loads the module once", async () => {
 test("a data-zivacare-connect element becomes a working button with no script of the page", async () => {
   const ctx = await stack.browser.newContext();
   const user = "declared@example.com";
+  await sessionFor(ctx, stack.appUrl, user);
   const markup = `<div id="d" data-zivacare-connect data-client-id="demo-client" data-client-user-id="${user}"
     data-server-url="/api/zivacare/token" data-connect-url="${stack.sandboxUrl}/connect"></div>${script}`;
   const { page } = await pageWith(ctx, markup);
@@ -308,6 +310,7 @@ test("button() renders an accessible button; bad targets and options are clear e
 test("t05: the button is busy while its flow is open: a double click opens one popup; usable again after finish", async () => {
   const ctx = await stack.browser.newContext();
   const user = "busy@example.com";
+  await sessionFor(ctx, stack.appUrl, user);
   const { page } = await pageWith(ctx, `${script}<div id="c"></div>`);
   await page.evaluate(() => ZivaConnect.ready);
   await page.evaluate(({ connectUrl, user, opts }) => {

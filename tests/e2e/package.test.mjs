@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ROOT, startStack, rows, clickClosing } from "./harness.mjs";
+import { ROOT, startStack, sessionFor, rows, clickClosing } from "./harness.mjs";
 
 let project;
 let tarball;
@@ -84,6 +84,7 @@ test("the installed package's ES module runs the whole flow in a browser", async
   const stack = await startStack();
   try {
     const ctx = await stack.browser.newContext();
+    await sessionFor(ctx, stack.appUrl, "esm@example.com");
     const page = await ctx.newPage();
     const dir = path.join(project, "node_modules/@zivacare/connect/pkg");
     // The app serves the package's files itself, as a bundler's output would.

@@ -4,7 +4,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startStack, rows, clickClosing } from "./harness.mjs";
+import { startStack, signIn, rows, clickClosing } from "./harness.mjs";
 
 let stack;
 before(async () => { stack = await startStack(); });
@@ -35,8 +35,7 @@ test("t08: under a strict CSP with Trusted Types the whole flow completes with z
   assert.ok(served.startsWith(STRICT_CSP), served);
   const page = await demoWith(ctx, {});
   const user = "csp@example.com";
-  await page.fill("#client-user-id", user);
-  await page.dispatchEvent("#client-user-id", "change");
+  await signIn(page, user);
   const [popup] = await Promise.all([page.waitForEvent("popup"), page.getByRole("button", { name: "Connect Health Data" }).click()]);
   await popup.waitForLoadState("domcontentloaded");
   await popup.getByLabel("Fitbit Charge (wearable)").check();
@@ -50,7 +49,7 @@ test("t08: under a strict CSP with Trusted Types the whole flow completes with z
 test("t09: a host page with COOP same-origin gets opener_severed, not a silent hang", async () => {
   const ctx = await stack.browser.newContext();
   const page = await demoWith(ctx, { "cross-origin-opener-policy": "same-origin" });
-  await page.fill("#client-user-id", "coop@example.com");
+  await signIn(page, "coop@example.com");
   await page.getByRole("button", { name: "Connect Health Data" }).click();
   await page.getByText(/\(opener_severed\)$/).waitFor({ timeout: 5000 });
   assert.equal(rows(stack.db, "connections").filter((r) => r.client_user_id === "coop@example.com").length, 0);
