@@ -1,7 +1,10 @@
 // npm run bench: this SDK's script-tag install side by side with
-// humanapi-connect-client 2.4.1 (its README's script-tag install), in headless
-// Chromium against pages on loopback. Prints a table and writes bench-results.json.
-// Figures vary between machines; the ratios (ours / theirs) are what we track.
+// humanapi-connect-client 2.4.1 (its README's script-tag install), against pages
+// on loopback: in headless Chromium in detail (through the DevTools protocol:
+// cache off and on, memory), then time to a clickable button and click to
+// window in each engine (Chromium, Firefox, WebKit, over WebDriver). Prints the
+// tables and writes bench-results.json. Figures vary between machines; the
+// ratios (ours / theirs) are what we track.
 
 import http from "node:http";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -9,7 +12,17 @@ import path from "node:path";
 import zlib from "node:zlib";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { launchBrowser } from "../tests/e2e/harness.mjs";
+import { chromium } from "playwright-core";
+import { CHROMIUM_ARGS, ENGINES, newContext } from "../tests/e2e/drivers.mjs";
+
+function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: CHROMIUM_ARGS,
+    // Keep Chromium's popup blocker on, as users have it.
+    ignoreDefaultArgs: ["--disable-popup-blocking"],
+  });
+}
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const LOADS = Number(process.env.BENCH_LOADS || 30);
@@ -30,7 +43,7 @@ function ours(connectOrigin, head = "") {
 <script>performance.mark("start");
 new MutationObserver(function (_, o) { if (document.querySelector("#c button")) { performance.mark("clickable"); o.disconnect(); } })
   .observe(document.getElementById("c"), { childList: true });</script>
-<script src="/pkg/connect.js"></script>
+<script src="pkg/connect.js"></script>
 <script>
 window.bench = {};
 ZivaConnect.button("#c", { clientId: "bench", clientUserId: "bench@example.com",
@@ -45,10 +58,10 @@ function pages(connectOrigin) {
     "/ours.html": ours(connectOrigin),
     // The README's preload: the .wasm fetch starts with the page, with its integrity hash.
     "/ours-preload.html": ours(connectOrigin,
-      `<link rel="preload" href="/pkg/zivacare_connect_bg.wasm" as="fetch" crossorigin="anonymous" integrity="${WASM_INTEGRITY()}">`),
+      `<link rel="preload" href="pkg/zivacare_connect_bg.wasm" as="fetch" crossorigin="anonymous" integrity="${WASM_INTEGRITY()}">`),
     "/theirs.html": page(`<div class="hapi__token-container"><button data-hapi-token="bench-token">Open Connect</button></div>
 <script>performance.mark("start")</script>
-<script src="/vendor/humanapi-connect-client.js" onload="performance.mark('clickable'); performance.mark('ready')"></script>`),
+<script src="vendor/humanapi-connect-client.js" onload="performance.mark('clickable'); performance.mark('ready')"></script>`),
   };
 }
 
@@ -60,6 +73,8 @@ window.opener.postMessage({ type: "zivacare-connect:finish", state: q.get("state
 function serve(routes) {
   const srv = http.createServer((req, res) => {
     const url = new URL(req.url, "http://x");
+    // /r/N/… is /…: a URL no cache has seen, for a cold load without clearing caches.
+    url.pathname = url.pathname.replace(/^\/r\/\d+\//, "/");
     if (req.method === "POST" && url.pathname === "/token") {
       req.resume();
       res.writeHead(200, { "content-type": "application/json" });
@@ -209,6 +224,76 @@ async function memory(browser, url, ours) {
 
 const ratio = (a, b) => (b ? +(a / b).toFixed(2) : null);
 
+/** Marks `clickable` and `ready` after `start` in `page` (a drivers.mjs page). */
+async function marks(page) {
+  await page.waitFor(() => ["ready", "clickable"].every((n) => performance.getEntriesByName(n).length > 0), [], { timeout: 30_000 });
+  return page.evaluate(() => {
+    const at = (n) => performance.getEntriesByName(n)[0].startTime;
+    return [at("clickable") - at("start"), at("ready") - at("start")];
+  });
+}
+
+/**
+ * In `engine`, over WebDriver: time to a clickable button and to a ready module,
+ * cold (a URL no cache has seen: every file is fetched) and cached (the same
+ * URL again), and click to window (the click, then `window.open` or the iframe).
+ */
+async function engineTimes(engine, base) {
+  const out = {};
+  for (const who of ["ours", "theirs"]) {
+    const ctx = await newContext(engine);
+    try {
+      const page = await ctx.newPage();
+      const cold = { clickable: [], ready: [] };
+      const warm = { clickable: [], ready: [] };
+      const fresh = Date.now();
+      for (let i = 0; i < LOADS; i++) {
+        await page.goto(`${base}/r/${fresh}${i}/${who}.html`);
+        const [c, r] = await marks(page);
+        cold.clickable.push(c);
+        cold.ready.push(r);
+      }
+      await page.goto(`${base}/${who}.html`);
+      for (let i = 0; i < LOADS; i++) {
+        await page.goto(`${base}/${who}.html`);
+        const [c, r] = await marks(page);
+        warm.clickable.push(c);
+        warm.ready.push(r);
+      }
+      const clicks = [];
+      for (let i = 0; i < Math.min(LOADS, 10); i++) {
+        await page.goto(`${base}/${who}.html`);
+        await marks(page);
+        await page.evaluate((ours) => {
+          window.t = {};
+          addEventListener("click", () => { window.t.click = performance.now(); }, true);
+          if (ours) {
+            const open = window.open;
+            window.open = function () {
+              window.t.window = performance.now();
+              return open.apply(this, arguments);
+            };
+          } else {
+            new MutationObserver((records) => {
+              if (!window.t.window && records.some((r) => [...r.addedNodes].some((n) => n.nodeName === "IFRAME" || (n.querySelector && n.querySelector("iframe"))))) window.t.window = performance.now();
+            }).observe(document.body, { childList: true, subtree: true });
+          }
+        }, who === "ours");
+        const before = await ctx.handles();
+        await page.click("button");
+        await page.waitFor(() => window.t.window !== undefined);
+        const t = await page.evaluate(() => window.t);
+        clicks.push(t.window - t.click);
+        for (const w of await ctx.newWindows(before)) await w.close();
+      }
+      out[who] = { cold: { clickable: stats(cold.clickable), ready: stats(cold.ready) }, warm: { clickable: stats(warm.clickable), ready: stats(warm.ready) }, clickToWindow: stats(clicks) };
+    } finally {
+      await ctx.close();
+    }
+  }
+  return out;
+}
+
 async function main() {
   const connect = await serve({ "/connect": CONNECT_PAGE, "/connect-standin.js": CONNECT_JS });
   const connectOrigin = `http://127.0.0.1:${connect.address().port}`;
@@ -228,8 +313,11 @@ async function main() {
     results.preload.coldLoad = await readyTimes(browser, base + "/ours-preload.html", false);
     results.preload.warmLoad = await readyTimes(browser, base + "/ours-preload.html", true);
     results.ours.forward = await forwardTimes(browser, base + "/ours.html");
-  } finally {
     await browser.close();
+    results.engines = {};
+    for (const engine of ENGINES) results.engines[engine] = await engineTimes(engine, base);
+  } finally {
+    await browser.close().catch(() => {});
     app.close();
     connect.close();
   }
@@ -266,6 +354,24 @@ async function main() {
     console.log(`${name.padEnd(w)}  ${String(a).padStart(10)}  ${String(b).padStart(10)}  ${String(r).padStart(11)}`);
   }
   console.log(`\n${LOADS} loads each; details in bench-results.json`);
+
+  // Each engine: ours / theirs, median (p95) ms.
+  const cell = (x) => `${x.median} (${x.p95})`;
+  const engineRows = [
+    ["clickable button, cold", (e) => e.cold.clickable],
+    ["clickable button, cached", (e) => e.warm.clickable],
+    ["ready, cold", (e) => e.cold.ready],
+    ["ready, cached", (e) => e.warm.ready],
+    ["click to window", (e) => e.clickToWindow],
+  ];
+  const engines = Object.keys(results.engines);
+  const cols = engines.map((e) => `${e}: ours / theirs`);
+  const w2 = Math.max(...engineRows.map((r) => r[0].length));
+  console.log(`\nIn each engine (WebDriver; median (p95) ms):\n${"".padEnd(w2)}  ${cols.map((c) => c.padStart(30)).join("  ")}`);
+  for (const [name, pick] of engineRows) {
+    const cells = engines.map((e) => `${cell(pick(results.engines[e].ours))} / ${cell(pick(results.engines[e].theirs))}`);
+    console.log(`${name.padEnd(w2)}  ${cells.map((c) => c.padStart(30)).join("  ")}`);
+  }
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

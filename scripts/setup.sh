@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need, only what is missing: the wasm
 # target, a wasm-bindgen-cli matching Cargo.lock, wasm-pack, npm dev
-# dependencies (a current wasm-opt, playwright-core) and, unless --no-browser,
-# Debian's Chromium, ChromeDriver, sqlite3 and PostgreSQL (the server the
-# backend's tests start). Quick when all is present.
+# dependencies (a current wasm-opt, selenium-webdriver, Lighthouse) and, unless
+# --no-browser, the three browser engines the tests run in with their WebDriver
+# servers (Debian's Chromium and ChromeDriver, Firefox ESR and geckodriver,
+# WebKitGTK's WebKitWebDriver with Xvfb for its display), sqlite3 and
+# PostgreSQL (the server the backend's tests start). Quick when all is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,6 +43,9 @@ if [ "$browser" = 1 ]; then
   missing=()
   have chromium || missing+=(chromium)
   have chromedriver || missing+=(chromium-driver)
+  have firefox-esr || missing+=(firefox-esr)
+  have WebKitWebDriver || missing+=(webkit2gtk-driver)
+  have xvfb-run || missing+=(xvfb)
   have sqlite3 || missing+=(sqlite3)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
   have openssl || missing+=(openssl) # the test server's certificates
@@ -48,5 +53,9 @@ if [ "$browser" = 1 ]; then
     echo "setup: installing ${missing[*]} from Debian"
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+  if ! have geckodriver; then
+    echo "setup: installing geckodriver (several minutes)"
+    cargo install --locked geckodriver
   fi
 fi

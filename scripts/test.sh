@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: lints, native unit and handler tests (the backend's on SQLite
-# and on PostgreSQL), the SDK's browser tests in headless Chromium, and the
-# end-to-end tests across real origins.
+# and on PostgreSQL), the SDK's browser tests and the end-to-end tests across
+# real origins, each in the three engines: Chromium, Firefox and WebKit.
 # Installs what is missing first (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,11 +13,13 @@ scripts/setup.sh
 log="$(mktemp)"
 pg=""
 cleanup() {
-  rm -f "$log"
+  rm -f "$log" "$log".*
   if [ -n "$pg" ]; then scripts/postgres.sh stop "${pg#* }"; fi
 }
 trap cleanup EXIT
 counted() { "$@" 2>&1 | tee -a "$log"; }
+# The same, for a runner of one engine's tests: its counts are that engine's too.
+counted_in() { local engine=$1; shift; "$@" 2>&1 | tee -a "$log" "$log.$engine"; }
 
 echo "== format and lints"
 cargo fmt --all -- --check
@@ -42,16 +44,30 @@ ZIVACARE_TEST_DATABASE_URL="${pg% *}?sslmode=require" ZIVACARE_TEST_DATABASE_CA=
 scripts/postgres.sh stop "${pg#* }"
 pg=""
 
-echo "== SDK browser tests (wasm-bindgen-test, headless Chromium)"
-CHROMEDRIVER="$(command -v chromedriver)" counted wasm-pack --log-level warn test --headless --chrome .
+# Each engine as its own command: with several drivers named at once, wasm-pack
+# runs one of them twice. WebKit has no headless mode: it runs under Xvfb.
+echo "== SDK browser tests (wasm-bindgen-test) in Chromium"
+CHROMEDRIVER="$(command -v chromedriver)" counted_in chromium wasm-pack --log-level warn test --headless --chrome .
+echo "== SDK browser tests (wasm-bindgen-test) in Firefox"
+GECKODRIVER="$(command -v geckodriver)" counted_in firefox wasm-pack --log-level warn test --headless --firefox .
+echo "== SDK browser tests (wasm-bindgen-test) in WebKit"
+counted_in webkit xvfb-run -a node scripts/webkit-test-driver.mjs -- \
+  wasm-pack --log-level warn test --headless --safari --safaridriver "$(command -v WebKitWebDriver)" .
 
 echo "== load and crash, small (the full run: see the README)"
 counted target/debug/zivacare-load 600 20 --crash
 
-echo "== end-to-end tests (Playwright, headless Chromium, real servers)"
-counted node --test --test-reporter=spec tests/e2e/
+echo "== end-to-end tests in Chromium, Firefox and WebKit (WebDriver, real servers)"
+counted xvfb-run -a node --test --test-reporter=spec tests/e2e/
 
-# One closing line for all the runners above.
-passed=$(grep -Eo '(test result: ok\. [0-9]+ passed|^ℹ pass [0-9]+)' "$log" | grep -Eo '[0-9]+' | awk '{ s += $1 } END { print s + 0 }')
-failed=$(grep -Eo '([0-9]+ failed;|^ℹ fail [0-9]+)' "$log" | grep -Eo '[0-9]+' | awk '{ s += $1 } END { print s + 0 }')
-echo "all: ${passed:-0} passed, ${failed:-0} failed"
+# One closing line for all the runners above, with each engine's share.
+sum() { grep -Eo "$1" "$2" 2>/dev/null | grep -Eo '[0-9]+' | awk '{ s += $1 } END { print s + 0 }'; }
+passed=$(sum '(test result: ok\. [0-9]+ passed|^ℹ pass [0-9]+)' "$log")
+failed=$(sum '([0-9]+ failed;|^ℹ fail [0-9]+)' "$log")
+engines=""
+for engine in chromium firefox webkit; do
+  in_browser=$(sum 'test result: ok\. [0-9]+ passed' "$log.$engine")
+  end_to_end=$(grep -Ec "^ *✔ \[$engine\]" "$log" || true)
+  engines="$engines${engines:+, }$engine $((in_browser + end_to_end))"
+done
+echo "all: ${passed:-0} passed, ${failed:-0} failed (in the browser engines: $engines)"

@@ -68,9 +68,13 @@ export function popup_state() {
   return new URL(opened[opened.length - 1]).searchParams.get("state");
 }
 export function popup_url() { return opened[opened.length - 1]; }
-/** Posts to this window as if from `source` at `origin`. */
+/** Posts to this window as if from `source` at `origin`. (A browser sets the
+ * source of the events it makes; WebKit's MessageEvent constructor refuses a
+ * closed window for it, so the stand-in sets it on the event itself.) */
 export function post(data, origin, source) {
-  window.dispatchEvent(new MessageEvent("message", { data, origin: origin || CONNECT, source }));
+  const event = new MessageEvent("message", { data, origin: origin || CONNECT });
+  Object.defineProperty(event, "source", { value: source === undefined ? null : source });
+  window.dispatchEvent(event);
 }
 export function current_popup() { return lastPopup; }
 export function finish_msg(state, token) { return { type: "zivacare-connect:finish", state, specialToken: token }; }

@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ROOT, startStack, sessionFor, rows, clickClosing } from "./harness.mjs";
+import { ROOT, eachEngine, newContext, startStack, sessionFor, rows, finishIn, waitForConnectPage } from "./harness.mjs";
 
 let project;
 let tarball;
@@ -80,35 +80,34 @@ test("importing under Node (server rendering) touches no window and calls fail c
   assert.equal(out.load, "unsupported");
 });
 
-test("the installed package's ES module runs the whole flow in a browser", async () => {
-  const stack = await startStack();
-  try {
-    const ctx = await stack.browser.newContext();
-    await sessionFor(ctx, stack.appUrl, "esm@example.com");
-    const page = await ctx.newPage();
-    const dir = path.join(project, "node_modules/@zivacare/connect/pkg");
+let stack;
+after(async () => { await stack?.stop(); });
+
+eachEngine(({ engine, test }) => {
+  test("the installed package's ES module runs the whole flow in a browser", async () => {
+    stack ??= await startStack();
     // The app serves the package's files itself, as a bundler's output would.
-    await page.route(`${stack.appUrl}/vendor/**`, (route) => {
-      const file = new URL(route.request().url()).pathname.replace("/vendor/", "");
-      const type = file.endsWith(".wasm") ? "application/wasm" : "text/javascript";
-      route.fulfill({ path: path.join(dir, file), contentType: type });
-    });
-    await page.route(`${stack.appUrl}/esm.html`, (route) => route.fulfill({ contentType: "text/html", body: `<!doctype html>
-      <html lang="en"><head><title>esm</title></head><body><div id="c"></div><script type="module">
-      import { button } from "/vendor/index.js";
+    const vendor = stack.app.mount("/vendor/", path.join(project, "node_modules/@zivacare/connect/pkg"));
+    const user = `esm.${engine}@example.com`;
+    const url = stack.app.page(`<div id="c"></div><script type="module">
+      import { button } from "${vendor}index.js";
       window.results = [];
-      button("#c", { clientId: "demo-client", clientUserId: "esm@example.com", connectUrl: "${stack.sandboxUrl}/connect",
+      button("#c", { clientId: "demo-client", clientUserId: "${user}", connectUrl: "${stack.sandboxUrl}/connect",
         serverUrl: "/api/zivacare/token", finish: (err, res) => window.results.push(err ? err.code : res.serverResponse.connected) });
-      </script></body></html>` }));
-    await page.goto(`${stack.appUrl}/esm.html`);
-    const [popup] = await Promise.all([page.waitForEvent("popup"), page.getByRole("button", { name: "Connect Health Data" }).click()]);
-    await popup.waitForLoadState("domcontentloaded");
-    await popup.getByLabel("Quest Diagnostics (lab results)").check();
-    await clickClosing(popup, "Finish Connecting Data");
-    await page.waitForFunction(() => window.results.length === 1);
-    assert.deepEqual(await page.evaluate(() => window.results), [true]);
-    assert.equal(rows(stack.db, "connections").filter((r) => r.client_user_id === "esm@example.com").length, 1);
-  } finally {
-    await stack.stop();
-  }
+      </script>`);
+    const ctx = await newContext(engine);
+    try {
+      const page = await ctx.newPage();
+      await sessionFor(page, stack.appUrl, user);
+      await page.goto(url);
+      const popup = await page.clickForPopup({ role: "button", name: "Connect Health Data" });
+      await waitForConnectPage(popup);
+      await finishIn(popup, ["Quest Diagnostics (lab results)"]);
+      await page.waitFor(() => window.results.length === 1);
+      assert.deepEqual(await page.evaluate(() => window.results), [true]);
+      assert.equal(rows(stack.db, "connections").filter((r) => r.client_user_id === user).length, 1);
+    } finally {
+      await ctx.close();
+    }
+  });
 });
