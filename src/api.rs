@@ -1,73 +1,165 @@
-//! What the loaders (`js/`) call: `open`, `connect` and `button`, and the
-//! declarative forms. The page itself calls them through the loaders, which
-//! add what must be JavaScript (loading the module once, the blank popup of a
-//! call made before the module is ready).
+//! The SDK's entry points, once: [`open`], [`connect`] and [`Button`] for Rust
+//! callers, and the JavaScript exports the loaders (`js/`) call, which read a
+//! page's options into [`ConnectOptions`] and call the same functions.
 
 use std::cell::{Cell, RefCell};
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use web_sys::{Element, Node, Window};
 
 use crate::button::Button;
-use crate::error::Error;
-use crate::flow::{self, closed_error, Flow};
-use crate::js::{read_options, to_js, to_js_error};
+use crate::error::ConnectError;
+use crate::flow::{self, ConnectResponse, Flow};
+use crate::js::{page_url, parse_url, read_options, to_js, to_js_error};
+use crate::options::{validate, Config, ConnectOptions};
+use crate::protocol::OnEvent;
+
+/// Checks `options` (their URLs with the browser's parser, `serverUrl`
+/// relative to the page) and applies the defaults. `finish`: for a flow whose
+/// outcome goes to a callback, whether the caller gave one (it must); `None`
+/// for a flow that resolves a future.
+pub(crate) fn prepare(
+    options: ConnectOptions,
+    finish: Option<bool>,
+) -> Result<(Rc<Config>, Option<OnEvent>), ConnectError> {
+    let has_finish = finish.unwrap_or(false);
+    let (raw, on_event) = options.into_raw(parse_url, page_url().as_deref(), has_finish);
+    Ok((Rc::new(validate(raw, finish.is_some())?), on_event))
+}
+
+/// Opens the Connect popup now (call it in the click handler: browsers allow a
+/// window only for a moment after a click) and returns the flow; `on_finish`
+/// receives its outcome once: the response, or the error (`popup_closed` when
+/// the user closes the window). Invalid options, or a blocked popup, reach
+/// `on_finish` at once, and the flow is closed.
+///
+/// ```no_run
+/// use zivacare_connect::{open, Code, ConnectOptions};
+///
+/// let options = ConnectOptions::new("your-client-id", "ann@example.com")
+///     .server_url("/api/zivacare/token");
+/// let flow = open(options, |outcome| match outcome {
+///     Ok(response) => web_sys::console::log_1(&response.server_response),
+///     Err(err) if err.code() == Code::PopupClosed => {}
+///     Err(err) => web_sys::console::warn_1(&err.to_string().into()),
+/// });
+/// // The page can end it early:
+/// flow.close();
+/// ```
+pub fn open(
+    options: ConnectOptions,
+    on_finish: impl FnOnce(Result<ConnectResponse, ConnectError>) + 'static,
+) -> Flow {
+    open_in(options, None, Box::new(on_finish))
+}
+
+/// [`open`], in `popup` if the loader opened one inside the click.
+fn open_in(options: ConnectOptions, popup: Option<Window>, finish: flow::Finish) -> Flow {
+    match prepare(options, Some(true)) {
+        Ok((config, on_event)) => flow::start(config, popup, on_event, finish),
+        Err(e) => {
+            if let Some(p) = popup {
+                let _ = p.close();
+            }
+            finish(Err(e));
+            Flow::default()
+        }
+    }
+}
+
+/// Opens the Connect popup at once (the window opens when this is called, not
+/// when the future is first polled: call it in the click handler) and resolves
+/// with the response, or the error.
+///
+/// ```no_run
+/// use zivacare_connect::{connect, ConnectOptions};
+///
+/// # async fn on_click() {
+/// let flow = connect(ConnectOptions::new("your-client-id", "ann@example.com"));
+/// match flow.await {
+///     Ok(response) => {
+///         // Send response.special_token to your server.
+///     }
+///     Err(err) => web_sys::console::warn_1(&err.to_string().into()),
+/// }
+/// # }
+/// ```
+pub fn connect(
+    options: ConnectOptions,
+) -> impl std::future::Future<Output = Result<ConnectResponse, ConnectError>> {
+    connect_in(options, None)
+}
+
+/// [`connect`], in `popup` if the loader opened one inside the click.
+fn connect_in(
+    options: ConnectOptions,
+    popup: Option<Window>,
+) -> impl std::future::Future<Output = Result<ConnectResponse, ConnectError>> {
+    let flow = match prepare(options, None) {
+        Ok((config, on_event)) => Ok(flow::run(config, popup, on_event)),
+        Err(e) => {
+            if let Some(p) = popup {
+                let _ = p.close();
+            }
+            Err(e)
+        }
+    };
+    async move {
+        match flow {
+            Ok(outcome) => outcome.await,
+            Err(e) => Err(e),
+        }
+    }
+}
 
 /// The page's handle of a flow that `open()` started.
 #[wasm_bindgen]
-pub struct FlowHandle {
-    flow: Weak<Flow>,
-}
+pub struct FlowHandle(Flow);
 
 #[wasm_bindgen]
 impl FlowHandle {
     /// Closes the popup and ends the flow (reported as `popup_closed`).
     pub fn close(&self) {
-        if let Some(flow) = self.flow.upgrade() {
-            flow.end(Err(closed_error()));
-        }
+        self.0.close();
     }
 
     /// Whether the flow has ended (or never started).
     #[wasm_bindgen(getter)]
     pub fn closed(&self) -> bool {
-        self.flow.upgrade().is_none_or(|f| f.is_ended())
+        self.0.is_closed()
     }
 }
 
-/// Opens the Connect popup; `finish(err, response)` receives the outcome. In
-/// `popup` if the loader opened one inside the click. See the README.
-#[wasm_bindgen]
-pub fn open(options: &JsValue, popup: Option<Window>) -> Result<FlowHandle, JsValue> {
-    let (config, callbacks) = read_options(options, true).map_err(|e| to_js_error(&e))?;
-    let on_event = callbacks.on_event();
-    let flow = flow::start(
-        Rc::new(config),
-        popup,
-        on_event,
-        Box::new(move |outcome| callbacks.deliver(outcome)),
-    );
-    Ok(FlowHandle {
-        flow: flow.as_ref().map(Rc::downgrade).unwrap_or_default(),
-    })
+/// `open(options)` for JavaScript: `finish(err, response)` (and `close()`)
+/// receive the outcome. In `popup` if the loader opened one inside the click.
+/// Invalid options throw.
+#[wasm_bindgen(js_name = open)]
+pub fn open_js(options: &JsValue, popup: Option<Window>) -> Result<FlowHandle, JsValue> {
+    let (options, callbacks) = read_options(options, true).map_err(|e| to_js_error(&e))?;
+    let (config, on_event) =
+        prepare(options, Some(callbacks.finish.is_some())).map_err(|e| to_js_error(&e))?;
+    let finish = Box::new(move |outcome| callbacks.deliver(outcome));
+    Ok(FlowHandle(flow::start(config, popup, on_event, finish)))
 }
 
-/// Opens the Connect popup at once and resolves with the response, or rejects
-/// with the error. In `popup` if the loader opened one inside the click.
-#[wasm_bindgen]
-pub fn connect(options: &JsValue, popup: Option<Window>) -> Promise {
-    let flow = read_options(options, false)
-        .map(|(config, callbacks)| flow::run(Rc::new(config), popup.clone(), callbacks.on_event()));
-    if flow.is_err() {
-        if let Some(p) = popup {
-            let _ = p.close();
+/// `connect(options)` for JavaScript: a Promise of the response, made from the
+/// Rust future. In `popup` if the loader opened one inside the click.
+#[wasm_bindgen(js_name = connect)]
+pub fn connect_js(options: &JsValue, popup: Option<Window>) -> Promise {
+    let outcome = match read_options(options, false) {
+        Ok((options, _)) => Ok(connect_in(options, popup)),
+        Err(e) => {
+            if let Some(p) = popup {
+                let _ = p.close();
+            }
+            Err(e)
         }
-    }
+    };
     wasm_bindgen_futures::future_to_promise(async move {
-        match flow {
-            Ok(outcome) => outcome.await,
+        match outcome {
+            Ok(flow) => flow.await,
             Err(e) => Err(e),
         }
         .map(|response| to_js(&response))
@@ -115,13 +207,13 @@ impl ButtonHandle {
 }
 
 fn target_error(problem: &str) -> JsValue {
-    to_js_error(&Error::option("target", problem))
+    to_js_error(&ConnectError::option("target", problem))
 }
 
-/// Renders a "Connect Health Data" button into `target` (a CSS selector or a
-/// node); a click runs `open(options)`.
-#[wasm_bindgen]
-pub fn button(target: &JsValue, options: &JsValue) -> Result<ButtonHandle, JsValue> {
+/// `button(target, options)` for JavaScript: renders a "Connect Health Data"
+/// button into `target` (a CSS selector or a node); a click runs `open(options)`.
+#[wasm_bindgen(js_name = button)]
+pub fn button_js(target: &JsValue, options: &JsValue) -> Result<ButtonHandle, JsValue> {
     let node: Node = match target.as_string() {
         Some(selector) => web_sys::window()
             .and_then(|w| w.document())
@@ -135,15 +227,11 @@ pub fn button(target: &JsValue, options: &JsValue) -> Result<ButtonHandle, JsVal
             .cloned()
             .ok_or_else(|| target_error("must be a CSS selector or an Element"))?,
     };
-    let (config, callbacks) = read_options(options, true).map_err(|e| to_js_error(&e))?;
-    let on_event = callbacks.on_event();
-    let button = Button::new(
-        &node,
-        config,
-        Rc::new(move |outcome| callbacks.deliver(outcome)),
-        on_event,
-    )
-    .map_err(|e| to_js_error(&e))?;
+    let (options, callbacks) = read_options(options, true).map_err(|e| to_js_error(&e))?;
+    let (config, on_event) =
+        prepare(options, Some(callbacks.finish.is_some())).map_err(|e| to_js_error(&e))?;
+    let on_outcome = Rc::new(move |outcome| callbacks.deliver(outcome));
+    let button = Button::draw(&node, config, on_outcome, on_event).map_err(|e| to_js_error(&e))?;
     Ok(keep(None, button))
 }
 

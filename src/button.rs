@@ -1,23 +1,42 @@
 //! The "Connect Health Data" button: a `<button>` drawn with web-sys whose
 //! click runs a flow, busy (`disabled`, `aria-busy="true"`) while that flow is
-//! open, so a double click opens one popup. The [`Button`] is the guard:
-//! dropping it removes the element and its click listener, and closes a flow
-//! it started.
+//! open, so a double click opens one popup.
 
 use std::cell::RefCell;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 
 use gloo_events::EventListener;
 use wasm_bindgen::JsCast;
-use web_sys::{HtmlButtonElement, Node};
+use web_sys::{Element, HtmlButtonElement, Node};
 
-use crate::error::Error;
-use crate::flow::{self, closed_error, Flow, OnEvent, Outcome};
-use crate::options::Config;
+use crate::api::prepare;
+use crate::error::ConnectError;
+use crate::flow::{self, ConnectResponse, Flow, Outcome};
+use crate::options::{Config, ConnectOptions};
+use crate::protocol::OnEvent;
 
 /// Receives the outcome of every flow the button runs.
-pub type OnOutcome = Rc<dyn Fn(Outcome)>;
+pub(crate) type OnOutcome = Rc<dyn Fn(Outcome)>;
 
+/// The "Connect Health Data" button on a page. It is its own guard (the gloo
+/// way): dropping it removes the `<button>` and its click listener, and closes
+/// a flow it started.
+///
+/// ```no_run
+/// use zivacare_connect::{Button, ConnectOptions};
+///
+/// let document = web_sys::window().unwrap().document().unwrap();
+/// let target = document.get_element_by_id("connect").unwrap();
+/// let options = ConnectOptions::new("your-client-id", "ann@example.com")
+///     .server_url("/api/zivacare/token");
+/// let button = Button::new(&target, options, |outcome| match outcome {
+///     Ok(response) => web_sys::console::log_1(&response.server_response),
+///     Err(err) => web_sys::console::warn_1(&err.to_string().into()),
+/// })
+/// .expect("valid options");
+/// // … later: the button, its listener and any flow it opened go away.
+/// drop(button);
+/// ```
 pub struct Button {
     inner: Rc<Inner>,
 }
@@ -29,22 +48,36 @@ struct Inner {
     on_event: Option<OnEvent>,
     click: RefCell<Option<EventListener>>,
     /// The flow its last click started.
-    flow: RefCell<Weak<Flow>>,
+    flow: RefCell<Flow>,
 }
 
-fn dom_error(_: wasm_bindgen::JsValue) -> Error {
-    Error::option("target", "cannot hold a button")
+fn dom_error(_: wasm_bindgen::JsValue) -> ConnectError {
+    ConnectError::option("target", "cannot hold a button")
 }
 
 impl Button {
     /// Draws the button at the end of `target`: `<button type="button"
-    /// class="zivacare-connect-button" part="button">` with the options' label.
+    /// class="zivacare-connect-button" part="button">` with the options' label
+    /// (or its translation for their locale). Each click runs a flow, whose
+    /// outcome `on_finish` receives; a closed popup is the `popup_closed` error.
+    /// Invalid options are an [`invalid_options`](crate::Code::InvalidOptions)
+    /// error naming the option, and nothing is drawn.
     pub fn new(
+        target: &Element,
+        options: ConnectOptions,
+        on_finish: impl Fn(Result<ConnectResponse, ConnectError>) + 'static,
+    ) -> Result<Button, ConnectError> {
+        let (config, on_event) = prepare(options, Some(true))?;
+        Button::draw(target, config, Rc::new(on_finish), on_event)
+    }
+
+    /// Draws the button at the end of `target` (an element or a shadow root).
+    pub(crate) fn draw(
         target: &Node,
-        config: Config,
+        config: Rc<Config>,
         on_outcome: OnOutcome,
         on_event: Option<OnEvent>,
-    ) -> Result<Button, Error> {
+    ) -> Result<Button, ConnectError> {
         let document = target
             .owner_document()
             .ok_or_else(|| dom_error(wasm_bindgen::JsValue::NULL))?;
@@ -59,11 +92,11 @@ impl Button {
         target.append_child(&element).map_err(dom_error)?;
         let inner = Rc::new(Inner {
             element,
-            config: Rc::new(config),
+            config,
             on_outcome,
             on_event,
             click: RefCell::new(None),
-            flow: RefCell::new(Weak::new()),
+            flow: RefCell::new(Flow::default()),
         });
         let weak = Rc::downgrade(&inner);
         let click = EventListener::new(&inner.element, "click", move |_| {
@@ -87,8 +120,7 @@ impl Inner {
     }
 
     fn click(self: &Rc<Self>) {
-        let open = self.flow.borrow().upgrade().is_some_and(|f| !f.is_ended());
-        if open {
+        if !self.flow.borrow().is_closed() {
             return;
         }
         self.set_busy(true);
@@ -105,7 +137,7 @@ impl Inner {
                 on_outcome(outcome);
             }),
         );
-        *self.flow.borrow_mut() = flow.as_ref().map(Rc::downgrade).unwrap_or_default();
+        *self.flow.borrow_mut() = flow;
     }
 }
 
@@ -114,8 +146,6 @@ impl Drop for Button {
         let inner = &self.inner;
         inner.click.take();
         inner.element.remove();
-        if let Some(flow) = inner.flow.take().upgrade() {
-            flow.end(Err(closed_error()));
-        }
+        inner.flow.take().close();
     }
 }

@@ -13,11 +13,12 @@ use web_sys::{
     CssStyleSheet, CustomEvent, CustomEventInit, Element, ShadowRootInit, ShadowRootMode,
 };
 
+use crate::api::prepare;
 use crate::button::Button;
-use crate::error::{Code, Error};
+use crate::error::{Code, ConnectError};
 use crate::flow::Outcome;
-use crate::js::{page_url, parse_url, to_js, to_js_error};
-use crate::options::{validate, RawOptions};
+use crate::js::{to_js, to_js_error};
+use crate::options::ConnectOptions;
 
 /// The custom element's look, themable from the page with CSS custom properties
 /// (`--zivacare-button-background`, `-color`, `-radius`, `-padding`,
@@ -53,7 +54,7 @@ fn emit(el: &Element, name: &str, detail: &JsValue) {
 fn emit_outcome(el: &Element, outcome: Outcome) {
     match outcome {
         Ok(response) => emit(el, "zivacare-finish", &to_js(&response)),
-        Err(e) if e.code == Code::PopupClosed => emit(el, "zivacare-close", &JsValue::NULL),
+        Err(e) if e.code() == Code::PopupClosed => emit(el, "zivacare-close", &JsValue::NULL),
         Err(e) => emit(el, "zivacare-error", &to_js_error(&e)),
     }
 }
@@ -61,27 +62,27 @@ fn emit_outcome(el: &Element, outcome: Outcome) {
 /// The options an element's attributes give (`client-id`, `client-user-id`,
 /// `server-url`, `connect-url`, `label`, `state`, `locale`, each with `prefix`).
 /// Empty optional attributes count as absent.
-fn options_of(el: &Element, prefix: &str) -> RawOptions {
+fn options_of(el: &Element, prefix: &str) -> ConnectOptions {
     let attr = |name: &str| el.get_attribute(&[prefix, name].concat());
     let optional = |name: &str| attr(name).filter(|v| !v.is_empty());
-    RawOptions {
+    ConnectOptions {
         client_id: attr("client-id"),
         client_user_id: attr("client-user-id"),
-        connect_url: optional("connect-url").map(|u| parse_url(&u, None)),
-        server_url: optional("server-url").map(|u| parse_url(&u, page_url().as_deref())),
+        connect_url: optional("connect-url"),
+        server_url: optional("server-url"),
         state: optional("state"),
         label: optional("label"),
         locale: optional("locale"),
-        ..RawOptions::default()
+        ..ConnectOptions::default()
     }
 }
 
 /// Renders the button for `host` into `target`, reporting through `host`'s
 /// events; invalid attributes are reported as `zivacare-error`, and nothing is drawn.
 fn render(host: &Element, target: &web_sys::Node, prefix: &str) -> Option<Button> {
-    let made = validate(options_of(host, prefix), false).and_then(|config| {
+    let made = prepare(options_of(host, prefix), Some(true)).and_then(|(config, _)| {
         let el = host.clone();
-        Button::new(
+        Button::draw(
             target,
             config,
             Rc::new(move |outcome| emit_outcome(&el, outcome)),
@@ -117,13 +118,13 @@ pub fn mount_declared(skip: impl Fn(&Element) -> bool) -> Vec<(Element, Button)>
 }
 
 /// The custom element `host`: its open shadow root gets the stylesheet and the button.
-pub fn mount_element(host: &Element) -> Result<Option<Button>, Error> {
+pub fn mount_element(host: &Element) -> Result<Option<Button>, ConnectError> {
     let root = match host.shadow_root() {
         Some(root) => root,
         None => {
             let root = host
                 .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
-                .map_err(|_| Error::option("target", "cannot have a shadow root"))?;
+                .map_err(|_| ConnectError::option("target", "cannot have a shadow root"))?;
             SHEET.with(|sheet| {
                 if let Some(sheet) = sheet {
                     root.set_adopted_style_sheets(&js_sys::Array::of1(sheet));

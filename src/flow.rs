@@ -13,11 +13,11 @@ use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{AbortController, MessageEvent, Window};
 
-use crate::error::{Code, Error};
+use crate::error::{Code, ConnectError};
 use crate::forward;
 use crate::js::read_data;
 use crate::options::Config;
-use crate::protocol::{check, popup_url, Incoming, Reason, Verdict};
+use crate::protocol::{check, popup_url, Event, Incoming, OnEvent, Verdict};
 
 /// How often `popup.closed` is polled, in milliseconds.
 const POLL_MS: u32 = 250;
@@ -27,18 +27,71 @@ const SEVERED_WITHIN_MS: f64 = 1500.0;
 
 thread_local! {
     /// The one flow open on this page, if any.
-    static ACTIVE: RefCell<Option<Rc<Flow>>> = const { RefCell::new(None) };
+    static ACTIVE: RefCell<Option<Rc<Inner>>> = const { RefCell::new(None) };
 }
 
-/// What a finished flow gives the page; `serverResponse` once `serverUrl` answered.
+/// A Connect flow that was started: its `close()` ends it. Dropping it changes
+/// nothing (the flow ends by itself: finished, closed, failed or timed out).
+///
+/// ```no_run
+/// use zivacare_connect::{open, ConnectOptions};
+///
+/// let flow = open(ConnectOptions::new("your-client-id", "ann@example.com"), |_| {});
+/// if !flow.is_closed() {
+///     flow.close(); // the outcome is the popup_closed error
+/// }
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Flow {
+    inner: Weak<Inner>,
+}
+
+impl Flow {
+    /// Closes the popup and ends the flow; its outcome is the `popup_closed` error.
+    pub fn close(&self) {
+        if let Some(inner) = self.inner.upgrade() {
+            inner.end(Err(closed_error()));
+        }
+    }
+
+    /// Whether the flow has ended (or never started).
+    pub fn is_closed(&self) -> bool {
+        self.inner.upgrade().is_none_or(|f| f.is_ended())
+    }
+}
+
+/// What a finished flow gives: the specialToken and what it was issued for,
+/// and, when `server_url` is set, the server's answer to the forward.
+///
+/// ```no_run
+/// use serde::Deserialize;
+/// use zivacare_connect::ConnectResponse;
+///
+/// #[derive(Deserialize)]
+/// #[serde(rename_all = "camelCase")]
+/// struct Connected {
+///     ziva_user_code: String,
+/// }
+///
+/// fn user_code(response: ConnectResponse) -> Option<String> {
+///     let reply: Connected = serde_wasm_bindgen::from_value(response.server_response).ok()?;
+///     Some(reply.ziva_user_code)
+/// }
+/// # let _ = user_code;
+/// ```
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Response {
+pub struct ConnectResponse {
+    /// The one-time token your server exchanges with its clientSecret.
     pub special_token: String,
+    /// Your application.
     pub client_id: String,
+    /// Your user.
     pub client_user_id: String,
+    /// This flow's state, as the Connect page echoed it.
     pub state: String,
-    /// The parsed JSON reply of `serverUrl`; `undefined` (and left out) without one.
+    /// The parsed JSON reply of `server_url` (a string if it was not JSON,
+    /// `null` if empty); `undefined` without `server_url`.
     #[serde(
         with = "serde_wasm_bindgen::preserve",
         skip_serializing_if = "JsValue::is_undefined"
@@ -46,44 +99,14 @@ pub struct Response {
     pub server_response: JsValue,
 }
 
-/// What happens in a flow, for `onEvent(name, details)`. Never carries a token.
-#[derive(Clone, Copy, Debug, Serialize)]
-#[serde(untagged)]
-pub enum Event {
-    PopupOpened,
-    MessageRejected { reason: Reason },
-    TokenReceived,
-    ServerRequest { attempt: u32 },
-    Finished,
-    Closed,
-    Error { code: Code },
-}
-
-impl Event {
-    /// The name `onEvent` receives.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Event::PopupOpened => "popup_opened",
-            Event::MessageRejected { .. } => "message_rejected",
-            Event::TokenReceived => "token_received",
-            Event::ServerRequest { .. } => "server_request",
-            Event::Finished => "finished",
-            Event::Closed => "closed",
-            Event::Error { .. } => "error",
-        }
-    }
-}
-
 /// How a flow ends: the response, or the error (`popup_closed` for a closed popup).
-pub type Outcome = Result<Response, Error>;
+pub type Outcome = Result<ConnectResponse, ConnectError>;
 /// Receives the outcome, once.
 pub type Finish = Box<dyn FnOnce(Outcome)>;
-/// Receives every event of a flow.
-pub type OnEvent = Rc<dyn Fn(&Event)>;
 
 /// The `popup_closed` error: the user, or the page, closed the popup.
-pub fn closed_error() -> Error {
-    Error::new(
+pub fn closed_error() -> ConnectError {
+    ConnectError::new(
         Code::PopupClosed,
         "The Connect window was closed before finishing",
     )
@@ -100,7 +123,7 @@ struct Guards {
     abort: Option<AbortController>,
 }
 
-pub struct Flow {
+pub(crate) struct Inner {
     config: Rc<Config>,
     state: String,
     opened_at: f64,
@@ -113,13 +136,13 @@ pub struct Flow {
 }
 
 /// 128 random bits from `crypto.getRandomValues`, base64url.
-fn random_state(window: &Window) -> Result<String, Error> {
+fn random_state(window: &Window) -> Result<String, ConnectError> {
     let mut bytes = [0u8; 16];
     window
         .crypto()
         .and_then(|c| c.get_random_values_with_u8_array(&mut bytes).map(drop))
         .map_err(|_| {
-            Error::new(
+            ConnectError::new(
                 Code::InvalidOptions,
                 "crypto.getRandomValues is not available",
             )
@@ -138,9 +161,12 @@ fn features(window: &Window, config: &Config) -> String {
 
 /// Opens the popup (or navigates `popup`, one the loader opened inside the
 /// click) on the Connect page with a fresh state: the window, the popup, the state.
-fn open_popup(config: &Config, popup: Option<Window>) -> Result<(Window, Window, String), Error> {
+fn open_popup(
+    config: &Config,
+    popup: Option<Window>,
+) -> Result<(Window, Window, String), ConnectError> {
     let blocked = || {
-        Error::new(
+        ConnectError::new(
             Code::PopupBlocked,
             "The browser blocked the ZivaCare Connect popup; start it from a click",
         )
@@ -153,7 +179,7 @@ fn open_popup(config: &Config, popup: Option<Window>) -> Result<(Window, Window,
         if let Some(p) = popup {
             let _ = p.close();
         }
-        return Err(Error::new(
+        return Err(ConnectError::new(
             Code::Busy,
             "A ZivaCare Connect window is already open on this page",
         ));
@@ -180,22 +206,22 @@ fn open_popup(config: &Config, popup: Option<Window>) -> Result<(Window, Window,
 
 /// Starts a flow: opens the popup synchronously (never awaiting before
 /// `window.open`), then listens. When it cannot start, `finish` gets the error
-/// at once and there is no flow.
-pub fn start(
+/// at once and the flow is closed.
+pub(crate) fn start(
     config: Rc<Config>,
     popup: Option<Window>,
     on_event: Option<OnEvent>,
     finish: Finish,
-) -> Option<Rc<Flow>> {
+) -> Flow {
     let (window, popup, state) = match open_popup(&config, popup) {
         Ok(opened) => opened,
         Err(e) => {
             finish(Err(e));
-            return None;
+            return Flow::default();
         }
     };
     let timeout_ms = config.timeout_ms;
-    let flow = Rc::new(Flow {
+    let flow = Rc::new(Inner {
         config,
         state,
         opened_at: js_sys::Date::now(),
@@ -206,8 +232,8 @@ pub fn start(
         guards: RefCell::new(Guards::default()),
     });
     ACTIVE.with(|a| *a.borrow_mut() = Some(Rc::clone(&flow)));
-    let guarded = |f: fn(&Rc<Flow>)| {
-        let weak: Weak<Flow> = Rc::downgrade(&flow);
+    let guarded = |f: fn(&Rc<Inner>)| {
+        let weak: Weak<Inner> = Rc::downgrade(&flow);
         move || {
             if let Some(flow) = weak.upgrade() {
                 f(&flow);
@@ -222,21 +248,28 @@ pub fn start(
                 flow.on_message(event);
             }
         })),
-        poll: Some(Interval::new(POLL_MS, guarded(Flow::on_poll))),
+        poll: Some(Interval::new(POLL_MS, guarded(Inner::on_poll))),
         _timeout: Some(Timeout::new(
             timeout_ms,
-            guarded(|flow| flow.end(Err(Error::new(Code::Timeout, "The Connect flow timed out")))),
+            guarded(|flow| {
+                flow.end(Err(ConnectError::new(
+                    Code::Timeout,
+                    "The Connect flow timed out",
+                )))
+            }),
         )),
         abort: None,
     };
     *flow.guards.borrow_mut() = guards;
     flow.emit(Event::PopupOpened);
-    Some(flow)
+    Flow {
+        inner: Rc::downgrade(&flow),
+    }
 }
 
 /// Runs a flow to its end: starts it at once (inside the caller's click), and
 /// resolves with its outcome.
-pub fn run(
+pub(crate) fn run(
     config: Rc<Config>,
     popup: Option<Window>,
     on_event: Option<OnEvent>,
@@ -256,7 +289,7 @@ pub fn run(
     }
 }
 
-impl Flow {
+impl Inner {
     fn emit(&self, event: Event) {
         if let Some(f) = &self.on_event {
             f(&event);
@@ -288,11 +321,7 @@ impl Flow {
         match verdict {
             Verdict::Reject(reason) => self.emit(Event::MessageRejected { reason }),
             Verdict::Close => self.end(Err(closed_error())),
-            Verdict::Error { code, message } => {
-                let mut e = Error::new(Code::ConnectError, message);
-                e.connect_code = Some(code);
-                self.end(Err(e));
-            }
+            Verdict::Error { code, message } => self.end(Err(ConnectError::connect(code, message))),
             Verdict::Finish { special_token } => self.on_token(special_token),
         }
     }
@@ -315,7 +344,7 @@ impl Flow {
             return;
         };
         if first_seen - self.opened_at < SEVERED_WITHIN_MS {
-            self.end(Err(Error::new(
+            self.end(Err(ConnectError::new(
                 Code::OpenerSevered,
                 "The Connect window lost its link to this page at once: is the page served with \
                  Cross-Origin-Opener-Policy: same-origin? Use same-origin-allow-popups.",
@@ -338,7 +367,7 @@ impl Flow {
         }
         drop((message, poll));
         let c = &self.config;
-        let response = Response {
+        let response = ConnectResponse {
             special_token,
             client_id: c.client_id.clone(),
             client_user_id: c.client_user_id.clone(),
@@ -356,7 +385,7 @@ impl Flow {
         wasm_bindgen_futures::spawn_local(async move {
             let attempt = |n| flow.emit(Event::ServerRequest { attempt: n });
             let reply = forward::post(&request, signal.as_ref(), &attempt).await;
-            flow.end(reply.map(|server_response| Response {
+            flow.end(reply.map(|server_response| ConnectResponse {
                 server_response,
                 ..response
             }));
@@ -390,8 +419,8 @@ impl Flow {
         drop(guards);
         self.emit(match &outcome {
             Ok(_) => Event::Finished,
-            Err(e) if e.code == Code::PopupClosed => Event::Closed,
-            Err(e) => Event::Error { code: e.code },
+            Err(e) if e.code() == Code::PopupClosed => Event::Closed,
+            Err(e) => Event::Error { code: e.code() },
         });
         if let Some(finish) = self.finish.take() {
             finish(outcome);

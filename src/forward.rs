@@ -7,8 +7,8 @@ use gloo_timers::future::TimeoutFuture;
 use wasm_bindgen::JsValue;
 use web_sys::{AbortSignal, RequestCredentials};
 
-use crate::error::{Code, Error};
-use crate::flow::Response;
+use crate::error::{Code, ConnectError};
+use crate::flow::ConnectResponse;
 use crate::options::{Config, Credentials};
 use crate::protocol::{backoff_ms, should_retry};
 
@@ -24,7 +24,7 @@ pub struct Request {
 impl Request {
     /// The POST of `response` (before the server's reply) to `url`, with the
     /// page's `serverHeaders` and `credentials`.
-    pub fn new(url: String, response: &Response, config: &Config) -> Request {
+    pub fn new(url: String, response: &ConnectResponse, config: &Config) -> Request {
         Request {
             url,
             body: json(response),
@@ -59,7 +59,7 @@ impl Request {
 
 /// The body of the POST: the response's fields as JSON, through
 /// serde-wasm-bindgen's JSON-compatible serializer and `JSON.stringify`.
-fn json(response: &Response) -> String {
+fn json(response: &ConnectResponse) -> String {
     use serde::Serialize;
     response
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
@@ -78,17 +78,8 @@ fn parse_reply(text: &str) -> JsValue {
     js_sys::JSON::parse(text).unwrap_or_else(|_| JsValue::from_str(text))
 }
 
-fn server_error(status: u16) -> Error {
-    let mut e = Error::new(
-        Code::ServerError,
-        "The server did not accept the connection",
-    );
-    e.status = Some(status);
-    e
-}
-
-fn network_error() -> Error {
-    Error::new(Code::NetworkError, "The server could not be reached")
+fn network_error() -> ConnectError {
+    ConnectError::new(Code::NetworkError, "The server could not be reached")
 }
 
 /// POSTs `request`, retrying network errors and 5xx (after 250 ms, 500 ms and
@@ -99,7 +90,7 @@ pub async fn post(
     request: &Request,
     signal: Option<&AbortSignal>,
     attempt: &dyn Fn(u32),
-) -> Result<JsValue, Error> {
+) -> Result<JsValue, ConnectError> {
     let aborted = || signal.is_some_and(AbortSignal::aborted);
     let mut retries = 0;
     loop {
@@ -121,7 +112,7 @@ pub async fn post(
             Err(_) => None,
         };
         if !should_retry(status, retries) {
-            return Err(status.map_or_else(network_error, server_error));
+            return Err(status.map_or_else(network_error, ConnectError::server));
         }
         TimeoutFuture::new(backoff_ms(retries)).await;
         retries += 1;

@@ -13,10 +13,10 @@ use js_sys::{Function, Object, Reflect};
 use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::error::{Code, Error};
-use crate::flow::{Event, OnEvent, Outcome};
-use crate::options::{check_keys, validate, Config, ParsedUrl, RawOptions};
-use crate::protocol::{Data, Field};
+use crate::error::{Code, ConnectError};
+use crate::flow::Outcome;
+use crate::options::{check_keys, ConnectOptions, ParsedUrl};
+use crate::protocol::{Data, Event, Field, OnEvent};
 
 /// `obj[key]` of an object the page gave, or `undefined` if reading it throws.
 fn get(obj: &JsValue, key: &str) -> JsValue {
@@ -29,20 +29,20 @@ pub fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
 }
 
 /// A real `Error` with `name`, stable `code` and the details of its code.
-pub fn to_js_error(e: &Error) -> JsValue {
-    let err: JsValue = js_sys::Error::new(&e.message).into();
+pub fn to_js_error(e: &ConnectError) -> JsValue {
+    let err: JsValue = js_sys::Error::new(e.message()).into();
     let set = |key: &str, value: JsValue| {
         let _ = Reflect::set(&err, &JsValue::from_str(key), &value);
     };
     set("name", "ZivaConnectError".into());
-    set("code", e.code.as_str().into());
-    if let Some(f) = &e.field {
+    set("code", e.code().as_str().into());
+    if let Some(f) = e.field() {
         set("field", f.into());
     }
-    if let Some(c) = &e.connect_code {
+    if let Some(c) = e.connect_code() {
         set("connectCode", c.into());
     }
-    if let Some(s) = e.status {
+    if let Some(s) = e.status() {
         set("status", s.into());
     }
     err
@@ -69,7 +69,7 @@ impl Callbacks {
     pub fn deliver(&self, outcome: Outcome) {
         let null = &JsValue::NULL;
         match (outcome, &self.close) {
-            (Err(e), Some(close)) if e.code == Code::PopupClosed => report(close.call0(null)),
+            (Err(e), Some(close)) if e.code() == Code::PopupClosed => report(close.call0(null)),
             (outcome, _) => {
                 if let Some(finish) = &self.finish {
                     report(match outcome {
@@ -94,11 +94,11 @@ impl Callbacks {
 /// Reads options one by one, keeping the first type error: one exit path.
 struct Reader<'a> {
     obj: &'a JsValue,
-    error: Option<Error>,
+    error: Option<ConnectError>,
 }
 
 impl Reader<'_> {
-    fn fail(&mut self, e: Error) {
+    fn fail(&mut self, e: ConnectError) {
         self.error.get_or_insert(e);
     }
 
@@ -110,7 +110,7 @@ impl Reader<'_> {
             return None;
         }
         if !ok(&v) {
-            self.fail(Error::option(key, problem));
+            self.fail(ConnectError::option(key, problem));
             return None;
         }
         Some(v)
@@ -121,9 +121,17 @@ impl Reader<'_> {
             .as_string()
     }
 
-    fn number(&mut self, key: &str) -> Option<f64> {
-        self.value(key, |v| v.as_f64().is_some(), "must be a number")?
-            .as_f64()
+    /// A whole number (JavaScript has only floats); its range is checked later.
+    fn whole(&mut self, key: &str) -> Option<u32> {
+        let n = self
+            .value(key, |v| v.as_f64().is_some(), "must be a number")?
+            .as_f64()?;
+        if n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&n) {
+            Some(n as u32)
+        } else {
+            self.fail(ConnectError::option(key, "must be a whole number in range"));
+            None
+        }
     }
 
     fn function(&mut self, key: &str) -> Option<Function> {
@@ -131,10 +139,6 @@ impl Reader<'_> {
             self.value(key, JsValue::is_function, "must be a function")?
                 .unchecked_into(),
         )
-    }
-
-    fn url(&mut self, key: &str, base: Option<&str>) -> Option<Result<ParsedUrl, String>> {
-        self.string(key).map(|s| parse_url(&s, base))
     }
 
     fn headers(&mut self) -> Vec<(String, String)> {
@@ -145,7 +149,7 @@ impl Reader<'_> {
             return list;
         }
         if !v.is_object() || js_sys::Array::is_array(&v) {
-            self.fail(Error::option(
+            self.fail(ConnectError::option(
                 F,
                 "must be an object of header names to string values",
             ));
@@ -156,7 +160,10 @@ impl Reader<'_> {
             match (entry.get(0).as_string(), entry.get(1).as_string()) {
                 (Some(name), Some(value)) => list.push((name, value)),
                 _ => {
-                    self.fail(Error::option(F, "must map header names to string values"));
+                    self.fail(ConnectError::option(
+                        F,
+                        "must map header names to string values",
+                    ));
                     break;
                 }
             }
@@ -187,13 +194,14 @@ pub fn page_url() -> Option<String> {
     web_sys::window()?.location().href().ok()
 }
 
-/// Reads and validates the options object of `open()`, `connect()` or `button()`.
+/// Reads the options object of `open()`, `connect()` or `button()` (its type
+/// errors name the option), and whether `finish` is among its callbacks.
 pub fn read_options(
     options: &JsValue,
     callbacks_allowed: bool,
-) -> Result<(Config, Callbacks), Error> {
+) -> Result<(ConnectOptions, Callbacks), ConnectError> {
     if !options.is_object() {
-        return Err(Error::option("options", "must be an object"));
+        return Err(ConnectError::option("options", "must be an object"));
     }
     let keys: Vec<String> = Object::keys(options.unchecked_ref::<Object>())
         .iter()
@@ -209,25 +217,25 @@ pub fn read_options(
         close: r.function("close"),
         on_event: r.function("onEvent"),
     };
-    let raw = RawOptions {
+    let options = ConnectOptions {
         client_id: r.string("clientId"),
         client_user_id: r.string("clientUserId"),
-        connect_url: r.url("connectUrl", None),
-        server_url: r.url("serverUrl", page_url().as_deref()),
+        connect_url: r.string("connectUrl"),
+        server_url: r.string("serverUrl"),
         state: r.string("state"),
         server_headers: r.headers(),
         credentials: r.string("credentials"),
-        timeout_ms: r.number("timeoutMs"),
-        popup_width: r.number("popupWidth"),
-        popup_height: r.number("popupHeight"),
+        timeout_ms: r.whole("timeoutMs"),
+        popup_width: r.whole("popupWidth"),
+        popup_height: r.whole("popupHeight"),
         label: r.string("label"),
         locale: r.string("locale"),
-        has_finish: callbacks.finish.is_some(),
+        on_event: callbacks.on_event(),
     };
-    if let Some(e) = r.error {
-        return Err(e);
+    match r.error {
+        Some(e) => Err(e),
+        None => Ok((options, callbacks)),
     }
-    Ok((validate(raw, callbacks_allowed)?, callbacks))
 }
 
 /// Reads a message's data. Only own properties count, so `__proto__` tricks and

@@ -1,35 +1,64 @@
-//! ZivaCare Connect for WebAssembly.
+//! ZivaCare Connect for WebAssembly: the "Connect Health Data" button, the
+//! Connect popup, and the forward of its one-time specialToken to your server.
 //!
-//! `open()`, `connect()` and `button()` replace ZivaCare's `connect.js`: the
-//! module draws the "Connect Health Data" button, opens the Connect popup,
-//! accepts only the verified finish message of the flow it started, and
-//! forwards the one-time specialToken to the integrator's server.
+//! The same module serves pages in JavaScript (`window.ZivaConnect`, the npm
+//! package `@zivacare/connect`) and apps written in Rust's own web frameworks
+//! (Leptos, Yew, Dioxus), which depend on this crate and call it as Rust:
 //!
-//! The pure logic (options, protocol, retry policy) is in [`options`] and
-//! [`protocol`], tested natively; the rest talks to the browser: `flow` (the
-//! popup and its listeners), `forward` (the POST), `button`, `element` (the
-//! declarative forms), `js` (the JavaScript boundary) and `api` (the exports).
+//! - [`Button::new`] draws the button into an element; dropping the [`Button`]
+//!   removes it and its listeners.
+//! - [`open`] opens the popup and calls back with the outcome; [`Flow::close`]
+//!   ends it early.
+//! - [`connect`] opens the popup and resolves with the outcome.
+//!
+//! All take [`ConnectOptions`] and end with a [`ConnectResponse`] or a
+//! [`ConnectError`] with a stable [`Code`]; [`Event`]s tell of the flow's
+//! steps. Open the popup from a click: browsers allow a window only for a
+//! moment after one (about 5 s in Chromium and Firefox, under 1 s in Safari).
+//!
+//! ```no_run
+//! use zivacare_connect::{connect, ConnectOptions};
+//!
+//! # async fn on_click() {
+//! let options = ConnectOptions::new("your-client-id", "ann@example.com")
+//!     .server_url("/api/zivacare/token");
+//! match connect(options).await {
+//!     Ok(response) => web_sys::console::log_1(&response.server_response),
+//!     Err(err) => web_sys::console::warn_1(&err.to_string().into()),
+//! }
+//! # }
+//! ```
+//!
+//! Inside, the pure logic (options, the protocol with the popup, the retry
+//! policy) is tested natively; the rest talks to the browser: `flow` (the popup
+//! and its listeners), `forward` (the POST), `button`, `element` (the
+//! declarative forms), `js` (the JavaScript boundary) and `api`.
 
+#![warn(missing_docs)]
+
+mod api;
+mod button;
+mod element;
 pub mod error;
+mod flow;
+mod forward;
 #[doc(hidden)]
 pub mod invariants;
+mod js;
+#[doc(hidden)]
 pub mod options;
+#[doc(hidden)]
 pub mod protocol;
 
-#[cfg(target_arch = "wasm32")]
-mod api;
-#[cfg(target_arch = "wasm32")]
-mod button;
-#[cfg(target_arch = "wasm32")]
-mod element;
-#[cfg(target_arch = "wasm32")]
-mod flow;
-#[cfg(target_arch = "wasm32")]
-mod forward;
-#[cfg(target_arch = "wasm32")]
-mod js;
-#[cfg(target_arch = "wasm32")]
-pub use api::*;
+/// The JavaScript exports, for the in-browser tests of the JavaScript boundary.
+#[doc(hidden)]
+pub use api::{button_js, connect_js, open_js};
+pub use api::{connect, open, ButtonHandle, FlowHandle};
+pub use button::Button;
+pub use error::{Code, ConnectError};
+pub use flow::{ConnectResponse, Flow};
+pub use options::{ConnectOptions, Credentials, DEFAULT_CONNECT_URL};
+pub use protocol::{Event, Reason};
 
 /// A smaller allocator than Rust's default: the module allocates little, and
 /// only on the page's one thread.

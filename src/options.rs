@@ -1,21 +1,45 @@
-//! Options: pure validation of what a page passed in, independent of the browser.
+//! Options: what a flow is given, and their pure validation, independent of the
+//! browser.
 //!
-//! The JS side (`js.rs`) reads each option with its expected type and fills
-//! [`RawOptions`]; [`validate`] then checks contents and applies defaults. URLs
-//! arrive already parsed by the browser's own URL parser ([`ParsedUrl`]), so the
-//! origin we compare `event.origin` against is serialised exactly as the browser
-//! serialises it.
+//! Rust callers build [`ConnectOptions`]; the JavaScript side (`js.rs`) reads a
+//! page's options object into the same type. Either way they become
+//! [`RawOptions`] (URLs parsed by the browser's own URL parser, [`ParsedUrl`], so
+//! the origin compared with `event.origin` is serialised exactly as the browser
+//! serialises it), which [`validate`] checks, applying the defaults.
 
-use crate::error::Error;
+use std::rc::Rc;
 
-/// ZivaCare's production Connect page, used when `connectUrl` is not given.
-pub const DEFAULT_CONNECT_URL: &str = "https://connect.zivacare.com/connect";
-const DEFAULT_CONNECT_ORIGIN: &str = "https://connect.zivacare.com";
+use crate::error::ConnectError;
+use crate::protocol::{Event, OnEvent};
+
+/// The Connect page used when `connectUrl` is not given: on ZivaCare's
+/// documented developer host, which served the original `connect.js` and serves
+/// the token exchange. ZivaCare does not publish the page's exact path: set
+/// `connectUrl` to the one ZivaCare gives you.
+///
+/// ```
+/// assert!(zivacare_connect::DEFAULT_CONNECT_URL.starts_with("https://developer.zivacare.com/"));
+/// ```
+pub const DEFAULT_CONNECT_URL: &str = "https://developer.zivacare.com/connect";
 /// Ten minutes: the lifetime of a specialToken at ZivaCare.
 pub const DEFAULT_TIMEOUT_MS: u32 = 600_000;
+/// The longest a flow may be given: a day.
 pub const MAX_TIMEOUT_MS: u32 = 86_400_000;
+/// The popup's width when not given.
 pub const DEFAULT_POPUP_WIDTH: u32 = 500;
+/// The popup's height when not given.
 pub const DEFAULT_POPUP_HEIGHT: u32 = 720;
+
+/// The origin of [`DEFAULT_CONNECT_URL`]: everything before its path.
+fn default_connect_origin() -> &'static str {
+    let url = DEFAULT_CONNECT_URL.as_bytes();
+    let path = (8..url.len())
+        .find(|&i| url[i] == b'/')
+        .unwrap_or(url.len());
+    DEFAULT_CONNECT_URL
+        .get(..path)
+        .unwrap_or(DEFAULT_CONNECT_URL)
+}
 
 /// A language tag: letters, digits and hyphens, starting with 2 or 3 letters;
 /// each part after a hyphen 1 to 8 letters or digits.
@@ -75,14 +99,14 @@ pub const KNOWN_KEYS: &[&str] = &[
 pub const CALLBACK_KEYS: &[&str] = &["finish", "close"];
 
 /// Reports the first key that is not an option, or a callback given to `connect()`.
-pub fn check_keys<S: AsRef<str>>(keys: &[S], callbacks_allowed: bool) -> Result<(), Error> {
+pub fn check_keys<S: AsRef<str>>(keys: &[S], callbacks_allowed: bool) -> Result<(), ConnectError> {
     for key in keys {
         let key = key.as_ref();
         if !KNOWN_KEYS.contains(&key) {
-            return Err(Error::option(key, "is not an option of ZivaConnect"));
+            return Err(ConnectError::option(key, "is not an option of ZivaConnect"));
         }
         if !callbacks_allowed && CALLBACK_KEYS.contains(&key) {
-            return Err(Error::option(
+            return Err(ConnectError::option(
                 key,
                 "is for open(): connect() returns a Promise instead",
             ));
@@ -94,21 +118,205 @@ pub fn check_keys<S: AsRef<str>>(keys: &[S], callbacks_allowed: bool) -> Result<
 /// A URL as the browser's `URL` parser split it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ParsedUrl {
+    /// The whole URL, normalised.
     pub href: String,
+    /// `scheme://host[:port]`, or `"null"` for an opaque origin.
     pub origin: String,
     /// With the colon, as `URL.protocol` gives it: `"https:"`.
     pub protocol: String,
+    /// The host without port.
     pub hostname: String,
+    /// Whether it carries a user name or password.
     pub has_credentials: bool,
+    /// Whether it has a `#fragment`.
     pub has_hash: bool,
 }
 
-/// The fetch credentials mode for the POST to `serverUrl`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The fetch credentials mode of the POST to `serverUrl`.
+///
+/// ```
+/// use zivacare_connect::Credentials;
+/// assert_eq!(Credentials::default(), Credentials::SameOrigin);
+/// assert_eq!(Credentials::Include.as_str(), "include");
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Credentials {
+    /// Send no cookies.
     Omit,
+    /// Send cookies to the page's own origin only (the default).
+    #[default]
     SameOrigin,
+    /// Send cookies to `serverUrl` on another origin too (it must allow it with CORS).
     Include,
+}
+
+impl Credentials {
+    /// The mode as fetch names it: `"omit"`, `"same-origin"`, `"include"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Credentials::Omit => "omit",
+            Credentials::SameOrigin => "same-origin",
+            Credentials::Include => "include",
+        }
+    }
+}
+
+/// The options of a Connect flow as Rust callers give them: made with the two
+/// it needs, then each other one the page wants. They are checked when the
+/// flow starts (or the button is made), with the same rules and the same
+/// errors, naming the same `field`s, as the JavaScript options.
+///
+/// ```
+/// use zivacare_connect::{ConnectOptions, Credentials};
+///
+/// let options = ConnectOptions::new("your-client-id", "ann@example.com")
+///     .server_url("/api/zivacare/token")
+///     .server_header("X-CSRF-Token", "token-from-your-page")
+///     .credentials(Credentials::Include)
+///     .timeout_ms(300_000)
+///     .popup_size(480, 700)
+///     .locale("fr")
+///     .on_event(|event| println!("{}", event.name()));
+/// assert_eq!(options.client_user_id(), Some("ann@example.com"));
+/// ```
+#[derive(Clone, Default)]
+pub struct ConnectOptions {
+    pub(crate) client_id: Option<String>,
+    pub(crate) client_user_id: Option<String>,
+    pub(crate) connect_url: Option<String>,
+    pub(crate) server_url: Option<String>,
+    pub(crate) state: Option<String>,
+    pub(crate) server_headers: Vec<(String, String)>,
+    /// As written (a page's text is checked with the rest, in `validate`).
+    pub(crate) credentials: Option<String>,
+    pub(crate) timeout_ms: Option<u32>,
+    pub(crate) popup_width: Option<u32>,
+    pub(crate) popup_height: Option<u32>,
+    pub(crate) label: Option<String>,
+    pub(crate) locale: Option<String>,
+    pub(crate) on_event: Option<OnEvent>,
+}
+
+impl std::fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectOptions")
+            .field("client_id", &self.client_id)
+            .field("client_user_id", &self.client_user_id)
+            .field("connect_url", &self.connect_url)
+            .field("server_url", &self.server_url)
+            .field("credentials", &self.credentials)
+            .field("timeout_ms", &self.timeout_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConnectOptions {
+    /// Options for your application (`client_id`) and your user
+    /// (`client_user_id`: an e-mail or any id in your system).
+    pub fn new(client_id: impl Into<String>, client_user_id: impl Into<String>) -> Self {
+        ConnectOptions {
+            client_id: Some(client_id.into()),
+            client_user_id: Some(client_user_id.into()),
+            ..ConnectOptions::default()
+        }
+    }
+
+    /// The user this flow connects.
+    pub fn client_user_id(&self) -> Option<&str> {
+        self.client_user_id.as_deref()
+    }
+
+    /// The Connect page (default [`DEFAULT_CONNECT_URL`]); `https:`, or `http:`
+    /// on a loopback host for a local sandbox.
+    pub fn connect_url(mut self, url: impl Into<String>) -> Self {
+        self.connect_url = Some(url.into());
+        self
+    }
+
+    /// Where to POST the specialToken (relative to the page). Without it the
+    /// response carries the token and the page posts it itself.
+    pub fn server_url(mut self, url: impl Into<String>) -> Self {
+        self.server_url = Some(url.into());
+        self
+    }
+
+    /// A per-flow nonce (`A-Z a-z 0-9 - _ . ~`), e.g. from your server;
+    /// default 128 random bits.
+    pub fn state(mut self, state: impl Into<String>) -> Self {
+        self.state = Some(state.into());
+        self
+    }
+
+    /// One more request header of the POST to `server_url`.
+    pub fn server_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.server_headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The fetch credentials mode of the POST (default same-origin).
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials.as_str().to_owned());
+        self
+    }
+
+    /// How long the whole flow may take, forward included (default 10 minutes).
+    pub fn timeout_ms(mut self, ms: u32) -> Self {
+        self.timeout_ms = Some(ms);
+        self
+    }
+
+    /// The popup's size (default 500 × 720).
+    pub fn popup_size(mut self, width: u32, height: u32) -> Self {
+        self.popup_width = Some(width);
+        self.popup_height = Some(height);
+        self
+    }
+
+    /// The button's text (default "Connect Health Data", or its translation).
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// The language of the button's label: `en`, `es`, `fr`, `de` (tags such
+    /// as `fr-CA` work; other languages get English).
+    pub fn locale(mut self, locale: impl Into<String>) -> Self {
+        self.locale = Some(locale.into());
+        self
+    }
+
+    /// Told of every [`Event`] of the flow (never a token).
+    pub fn on_event(mut self, f: impl Fn(&Event) + 'static) -> Self {
+        self.on_event = Some(Rc::new(f));
+        self
+    }
+
+    /// The options as [`validate`] takes them, with URLs parsed by `parse`
+    /// (`serverUrl` relative to `page`), and the event handler.
+    pub(crate) fn into_raw(
+        self,
+        parse: impl Fn(&str, Option<&str>) -> Result<ParsedUrl, String>,
+        page: Option<&str>,
+        has_finish: bool,
+    ) -> (RawOptions, Option<OnEvent>) {
+        let number = |n: Option<u32>| n.map(f64::from);
+        let raw = RawOptions {
+            client_id: self.client_id,
+            client_user_id: self.client_user_id,
+            connect_url: self.connect_url.map(|u| parse(&u, None)),
+            server_url: self.server_url.map(|u| parse(&u, page)),
+            state: self.state,
+            server_headers: self.server_headers,
+            credentials: self.credentials,
+            timeout_ms: number(self.timeout_ms),
+            popup_width: number(self.popup_width),
+            popup_height: number(self.popup_height),
+            label: self.label,
+            locale: self.locale,
+            has_finish,
+        };
+        (raw, self.on_event)
+    }
 }
 
 /// Options after type checks, before content checks.
@@ -154,7 +362,7 @@ pub struct Config {
 
 /// Checks a text option: present if `required`, not blank, at most
 /// [`MAX_TEXT`] characters, without control characters.
-fn check_text(field: &str, value: Option<&str>, required: bool) -> Result<(), Error> {
+fn check_text(field: &str, value: Option<&str>, required: bool) -> Result<(), ConnectError> {
     let problem = match value {
         None if required => "is required",
         None => return Ok(()),
@@ -163,7 +371,7 @@ fn check_text(field: &str, value: Option<&str>, required: bool) -> Result<(), Er
         Some(v) if v.chars().any(char::is_control) => "must not contain control characters",
         Some(_) => return Ok(()),
     };
-    Err(Error::option(field, problem))
+    Err(ConnectError::option(field, problem))
 }
 
 /// The alphabet of specialTokens and states: base64url plus `.` and `~`.
@@ -182,7 +390,7 @@ fn is_loopback(hostname: &str) -> bool {
         || hostname.starts_with("127.")
 }
 
-fn check_connect_url(parsed: Option<&Result<ParsedUrl, String>>) -> Result<(), Error> {
+fn check_connect_url(parsed: Option<&Result<ParsedUrl, String>>) -> Result<(), ConnectError> {
     let problem = match parsed {
         None => return Ok(()),
         Some(Err(_)) => "is not a valid absolute URL",
@@ -203,10 +411,10 @@ fn check_connect_url(parsed: Option<&Result<ParsedUrl, String>>) -> Result<(), E
             }
         }
     };
-    Err(Error::option("connectUrl", problem))
+    Err(ConnectError::option("connectUrl", problem))
 }
 
-fn check_server_url(parsed: Option<&Result<ParsedUrl, String>>) -> Result<(), Error> {
+fn check_server_url(parsed: Option<&Result<ParsedUrl, String>>) -> Result<(), ConnectError> {
     let problem = match parsed {
         None => return Ok(()),
         Some(Err(_)) => "is not a valid URL",
@@ -216,7 +424,7 @@ fn check_server_url(parsed: Option<&Result<ParsedUrl, String>>) -> Result<(), Er
         Some(Ok(u)) if u.has_credentials => "must not contain a user name or password",
         Some(Ok(_)) => return Ok(()),
     };
-    Err(Error::option("serverUrl", problem))
+    Err(ConnectError::option("serverUrl", problem))
 }
 
 /// An HTTP header name: a token of RFC 9110.
@@ -227,7 +435,7 @@ fn is_header_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
-fn check_headers(list: &[(String, String)]) -> Result<(), Error> {
+fn check_headers(list: &[(String, String)]) -> Result<(), ConnectError> {
     for (name, value) in list {
         let problem = if !is_header_name(name) {
             "has a header name that is not a valid token"
@@ -243,24 +451,33 @@ fn check_headers(list: &[(String, String)]) -> Result<(), Error> {
         } else {
             continue;
         };
-        return Err(Error::option("serverHeaders", problem));
+        return Err(ConnectError::option("serverHeaders", problem));
     }
     Ok(())
 }
 
 /// A whole number of at least `min` and at most `max`, or the default.
-fn whole(field: &str, value: Option<f64>, min: u32, max: u32, default: u32) -> Result<u32, Error> {
+fn whole(
+    field: &str,
+    value: Option<f64>,
+    min: u32,
+    max: u32,
+    default: u32,
+) -> Result<u32, ConnectError> {
     match value {
         None => Ok(default),
         Some(v) if v >= f64::from(min) && v <= f64::from(max) && v.fract() == 0.0 => Ok(v as u32),
-        Some(_) => Err(Error::option(field, "must be a whole number in range")),
+        Some(_) => Err(ConnectError::option(
+            field,
+            "must be a whole number in range",
+        )),
     }
 }
 
 /// `locale`, if given, must be a language tag (it picks the button's label).
-fn check_locale(locale: Option<&str>) -> Result<(), Error> {
+fn check_locale(locale: Option<&str>) -> Result<(), ConnectError> {
     match locale {
-        Some(l) if !is_locale(l) => Err(Error::option(
+        Some(l) if !is_locale(l) => Err(ConnectError::option(
             "locale",
             "must be a language tag such as \"es\" or \"fr-CA\"",
         )),
@@ -268,12 +485,12 @@ fn check_locale(locale: Option<&str>) -> Result<(), Error> {
     }
 }
 
-fn credentials(value: Option<&str>) -> Result<Credentials, Error> {
+fn credentials(value: Option<&str>) -> Result<Credentials, ConnectError> {
     match value {
         None | Some("same-origin") => Ok(Credentials::SameOrigin),
         Some("omit") => Ok(Credentials::Omit),
         Some("include") => Ok(Credentials::Include),
-        Some(_) => Err(Error::option(
+        Some(_) => Err(ConnectError::option(
             "credentials",
             "must be \"omit\", \"same-origin\" or \"include\"",
         )),
@@ -283,11 +500,11 @@ fn credentials(value: Option<&str>) -> Result<Credentials, Error> {
 /// Checks every option and applies the defaults. Everything is checked by
 /// reference first and moved into the [`Config`] only once all is well (one
 /// exit path for errors keeps the Wasm small).
-pub fn validate(raw: RawOptions, finish_required: bool) -> Result<Config, Error> {
+pub fn validate(raw: RawOptions, finish_required: bool) -> Result<Config, ConnectError> {
     check_text("clientId", raw.client_id.as_deref(), true)?;
     check_text("clientUserId", raw.client_user_id.as_deref(), true)?;
     if finish_required && !raw.has_finish {
-        return Err(Error::option(
+        return Err(ConnectError::option(
             "finish",
             "is required: a function(err, response)",
         ));
@@ -295,7 +512,7 @@ pub fn validate(raw: RawOptions, finish_required: bool) -> Result<Config, Error>
     check_connect_url(raw.connect_url.as_ref())?;
     check_server_url(raw.server_url.as_ref())?;
     if raw.state.as_deref().is_some_and(|s| !is_token_text(s)) {
-        return Err(Error::option(
+        return Err(ConnectError::option(
             "state",
             "must be 1 to 512 characters of A-Z a-z 0-9 - _ . ~",
         ));
@@ -327,7 +544,7 @@ pub fn validate(raw: RawOptions, finish_required: bool) -> Result<Config, Error>
     check_text("label", raw.label.as_deref(), false)?;
     let (connect_url, connect_origin) = match raw.connect_url {
         Some(Ok(u)) => (u.href, u.origin),
-        _ => (DEFAULT_CONNECT_URL.into(), DEFAULT_CONNECT_ORIGIN.into()),
+        _ => (DEFAULT_CONNECT_URL.into(), default_connect_origin().into()),
     };
     let label = match raw.label {
         Some(l) => l,

@@ -7,7 +7,7 @@
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
-use zivacare_connect::{button, connect, open};
+use zivacare_connect::{button_js as button, connect_js as connect, open_js as open};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -519,4 +519,131 @@ fn a_bad_target_or_option_is_a_clear_error_and_draws_nothing() {
         "invalid_options:clientUserId"
     );
     assert_eq!(div.child_element_count(), 0);
+}
+
+// The Rust API, as a Leptos or Yew app calls it.
+mod rust_api {
+    use super::*;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use zivacare_connect::{
+        connect as connect_rs, open as open_rs, Button, Code, ConnectError, ConnectOptions,
+        ConnectResponse, Event,
+    };
+
+    fn rust_options() -> ConnectOptions {
+        ConnectOptions::new("demo-client", "ann@example.com").connect_url(
+            js_sys::Reflect::get(&options(JsValue::UNDEFINED), &"connectUrl".into())
+                .unwrap()
+                .as_string()
+                .unwrap(),
+        )
+    }
+
+    type Seen = Rc<RefCell<Vec<String>>>;
+
+    fn record(seen: &Seen) -> impl Fn(Result<ConnectResponse, ConnectError>) + 'static {
+        let seen = Rc::clone(seen);
+        move |outcome| {
+            seen.borrow_mut().push(match outcome {
+                Ok(r) => ["ok:", &r.special_token].concat(),
+                Err(e) => ["error:", e.code().as_str()].concat(),
+            })
+        }
+    }
+
+    #[wasm_bindgen_test]
+    async fn open_takes_typed_options_and_calls_back_once_with_typed_events() {
+        reset();
+        let seen: Seen = Rc::default();
+        let events: Seen = Rc::default();
+        let log = Rc::clone(&events);
+        let options = rust_options()
+            .server_url("/api/zivacare/token")
+            .on_event(move |e: &Event| log.borrow_mut().push(e.name().to_owned()));
+        let first = Rc::clone(&seen);
+        let flow = open_rs(options, move |outcome| record(&first)(outcome));
+        assert!(!flow.is_closed());
+        post(finish_msg(&popup_state(), TOKEN), None, current_popup());
+        settle(100).await;
+        assert_eq!(*seen.borrow(), [["ok:", TOKEN].concat()]);
+        assert!(flow.is_closed());
+        assert_eq!(
+            *events.borrow(),
+            [
+                "popup_opened",
+                "token_received",
+                "server_request",
+                "finished"
+            ]
+        );
+        assert_eq!(fetch_count(), 1);
+        // Closing an ended flow changes nothing.
+        flow.close();
+        assert_eq!(seen.borrow().len(), 1);
+    }
+
+    #[wasm_bindgen_test]
+    async fn connect_resolves_with_the_response_and_invalid_options_name_their_field() {
+        reset();
+        let flow = connect_rs(rust_options());
+        post(finish_msg(&popup_state(), TOKEN), None, current_popup());
+        let response = flow.await.expect("a response");
+        assert_eq!(response.special_token, TOKEN);
+        assert_eq!(response.client_user_id, "ann@example.com");
+        assert!(response.server_response.is_undefined());
+
+        let err = connect_rs(ConnectOptions::new("demo-client", " "))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (err.code(), err.field()),
+            (Code::InvalidOptions, Some("clientUserId"))
+        );
+        let as_error: &dyn std::error::Error = &err;
+        assert!(as_error.to_string().contains("clientUserId"));
+        let err = connect_rs(rust_options().timeout_ms(0)).await.unwrap_err();
+        assert_eq!(err.field(), Some("timeoutMs"));
+        assert_eq!(open_count(), 1, "no window for invalid options");
+    }
+
+    #[wasm_bindgen_test]
+    fn a_blocked_popup_reaches_on_finish_at_once() {
+        reset();
+        block_popups();
+        let seen: Seen = Rc::default();
+        let flow = open_rs(rust_options(), record(&seen));
+        assert_eq!(*seen.borrow(), ["error:popup_blocked"]);
+        assert!(flow.is_closed());
+    }
+
+    #[wasm_bindgen_test]
+    fn the_button_is_its_own_guard() {
+        reset();
+        let div = host();
+        let seen: Seen = Rc::default();
+        let button = Button::new(&div, rust_options().locale("es"), record(&seen)).unwrap();
+        let b = the_button(&div);
+        assert_eq!(b.text_content().unwrap(), "Conectar datos de salud");
+        b.click();
+        assert_eq!(open_count(), 1);
+        let popup = current_popup();
+        drop(button);
+        assert_eq!(div.child_element_count(), 0, "dropping it removes it");
+        assert_eq!(
+            *seen.borrow(),
+            ["error:popup_closed"],
+            "and closes its flow"
+        );
+        assert_eq!(
+            js_sys::Reflect::get(&popup, &"closed".into()).unwrap(),
+            true
+        );
+        b.click();
+        assert_eq!(open_count(), 1, "its listener went with it");
+        let err = Button::new(&div, ConnectOptions::new("", "ann"), record(&seen))
+            .err()
+            .unwrap();
+        assert_eq!(err.field(), Some("clientId"));
+    }
 }

@@ -37,8 +37,8 @@ fn base() -> RawOptions {
 #[test]
 fn minimal_options_get_documented_defaults() {
     let c = validate(base(), true).unwrap();
-    assert_eq!(c.connect_url, "https://connect.zivacare.com/connect");
-    assert_eq!(c.connect_origin, "https://connect.zivacare.com");
+    assert_eq!(c.connect_url, "https://developer.zivacare.com/connect");
+    assert_eq!(c.connect_origin, "https://developer.zivacare.com");
     assert_eq!(c.server_url, None);
     assert_eq!(c.state, None);
     assert_eq!(c.credentials, Credentials::SameOrigin);
@@ -123,9 +123,9 @@ fn every_bad_option_names_its_field() {
         let mut raw = base();
         edit(&mut raw);
         let err = validate(raw, true).expect_err(field);
-        assert_eq!(err.code, Code::InvalidOptions, "{field}");
-        assert_eq!(err.field.as_deref(), Some(*field), "{}", err.message);
-        assert!(err.message.starts_with(field), "{}", err.message);
+        assert_eq!(err.code(), Code::InvalidOptions, "{field}");
+        assert_eq!(err.field(), Some(*field), "{}", err.message());
+        assert!(err.message().starts_with(field), "{}", err.message());
     }
 }
 
@@ -170,9 +170,9 @@ fn finish_is_required_only_for_callback_calls() {
 fn unknown_keys_are_reported_not_dropped() {
     assert!(check_keys(&["clientId", "clientUserId", "finish", "onEvent"], true).is_ok());
     let err = check_keys(&["clientId", "clientID"], true).unwrap_err();
-    assert_eq!(err.field.as_deref(), Some("clientID"));
+    assert_eq!(err.field(), Some("clientID"));
     let err = check_keys(&["clientId", "finish"], false).unwrap_err();
-    assert_eq!(err.field.as_deref(), Some("finish"));
+    assert_eq!(err.field(), Some("finish"));
     assert!(check_keys(&["__proto__"], true).is_err());
 }
 
@@ -211,7 +211,7 @@ fn locale_must_be_a_language_tag() {
         let mut raw = base();
         raw.locale = Some(locale.into());
         let err = validate(raw, true).unwrap_err();
-        assert_eq!(err.field.as_deref(), Some("locale"), "{locale}");
+        assert_eq!(err.field(), Some("locale"), "{locale}");
     }
 }
 

@@ -7,7 +7,7 @@ use zivacare_connect::invariants;
 use zivacare_connect::options::{validate, ParsedUrl, RawOptions};
 use zivacare_connect::protocol::{check, Data, Field, Incoming};
 
-const ORIGIN: &str = "https://connect.zivacare.com";
+const ORIGIN: &str = "https://developer.zivacare.com";
 const STATE: &str = "st4te_of-this.flow~";
 
 fn field() -> impl Strategy<Value = Field> {
@@ -74,7 +74,7 @@ proptest! {
         locale in proptest::option::of(any::<String>()),
         headers in proptest::collection::vec((any::<String>(), any::<String>()), 0..3),
         protocol in prop_oneof![Just("https:".to_owned()), Just("http:".to_owned()), any::<String>()],
-        hostname in prop_oneof![Just("127.0.0.1".to_owned()), Just("connect.zivacare.com".to_owned()), any::<String>()],
+        hostname in prop_oneof![Just("127.0.0.1".to_owned()), Just("developer.zivacare.com".to_owned()), any::<String>()],
     ) {
         let connect = ParsedUrl {
             href: format!("{protocol}//{hostname}/connect"),

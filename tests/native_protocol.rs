@@ -8,7 +8,7 @@ use zivacare_connect::protocol::{
     Reason, Verdict,
 };
 
-const CONNECT: &str = "https://connect.zivacare.com";
+const CONNECT: &str = "https://developer.zivacare.com";
 const STATE: &str = "s7ate-Of_This.Flow~1";
 const TOKEN: &str = "tok_SENTINEL_abc-DEF.123~";
 
@@ -53,13 +53,13 @@ fn a_valid_finish_is_accepted() {
 fn foreign_origins_are_rejected() {
     let data = finish(text(STATE), text(TOKEN));
     for origin in [
-        "https://connect.zivacare.com.evil.test",
-        "https://connect-zivacare.com",
-        "http://connect.zivacare.com",
-        "https://connect.zivacare.com:8443",
-        "https://connect.zivacare.com.",
+        "https://developer.zivacare.com.evil.test",
+        "https://developer-zivacare.com",
+        "http://developer.zivacare.com",
+        "https://developer.zivacare.com:8443",
+        "https://developer.zivacare.com.",
         "https://CONNECT.zivacare.com",
-        "https://connect.zivacare.com/",
+        "https://developer.zivacare.com/",
         "null",
         "",
         "*",
