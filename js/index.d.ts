@@ -34,7 +34,10 @@ export type ZivaConnectEvent =
 export interface ZivaConnectBaseOptions {
   clientId: string;
   clientUserId: string;
-  /** The Connect page. Default: ZivaCare's production https://connect.zivacare.com/connect */
+  /**
+   * The Connect page. Default https://developer.zivacare.com/connect, on ZivaCare's documented
+   * developer host; its exact path is not public: set the one ZivaCare gives you.
+   */
   connectUrl?: string;
   /** Where to POST the specialToken. Without it the page receives the token itself. */
   serverUrl?: string;

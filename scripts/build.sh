@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 # A 64 KiB stack instead of Rust's default 1 MiB: the module does not recurse,
 # and a page then holds about 128 KiB of Wasm memory instead of 1.1 MiB.
 export RUSTFLAGS="--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}/registry/src= --remap-path-prefix=$PWD=. -C link-arg=-zstack-size=65536"
-wasm-pack --log-level warn build --target web --release --no-pack --out-dir pkg --out-name zivacare_connect
+wasm-pack --log-level warn build --target web --release --no-pack --out-dir pkg --out-name zivacare_connect \
+  -- --features small-allocator
 rm -f pkg/.gitignore
 # The features current Rust emits for wasm32-unknown-unknown, and no others
 # (--all-features would also switch on encodings browsers do not take yet).
@@ -35,7 +36,7 @@ for adapter in react vue; do
   $esbuild js/$adapter.js --bundle --minify --format=esm --log-level=warning \
     --external:./index.js --external:$adapter --outfile=pkg/$adapter.js
 done
-cp js/index.d.ts js/react.d.ts js/vue.d.ts pkg/
+cp js/index.d.ts js/connect.d.ts js/react.d.ts js/vue.d.ts pkg/
 
 # Subresource Integrity of every built file, for <script integrity=…>.
 {

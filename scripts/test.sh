@@ -34,6 +34,12 @@ echo "== build"
 scripts/build.sh
 cargo build -p zivacare-dev --quiet
 
+echo "== the npm package: its types resolve for ESM and bundlers (attw), and it lints clean (publint)"
+node_modules/.bin/attw --pack . --profile esm-only --format table-flipped
+node_modules/.bin/publint --strict
+echo "== the crate's docs (every public item documented, no broken link)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet -p zivacare-connect --target wasm32-unknown-unknown
+
 echo "== native tests (SDK logic, sandbox and backend handlers)"
 counted cargo test --workspace --quiet
 
@@ -56,6 +62,9 @@ counted_in webkit xvfb-run -a node scripts/webkit-test-driver.mjs -- \
 
 echo "== load and crash, small (the full run: see the README)"
 counted target/debug/zivacare-load 600 20 --crash
+
+echo "== the Rust SPA examples (Leptos, Yew) on the crate's Rust API, for the end-to-end tests"
+scripts/build-rust-examples.sh
 
 echo "== end-to-end tests in Chromium, Firefox and WebKit (WebDriver, real servers)"
 counted xvfb-run -a node --test --test-reporter=spec tests/e2e/

@@ -60,9 +60,10 @@ pub use flow::{ConnectResponse, Flow};
 pub use options::{ConnectOptions, Credentials, DEFAULT_CONNECT_URL};
 pub use protocol::{Event, Reason};
 
-/// A smaller allocator than Rust's default: the module allocates little, and
-/// only on the page's one thread.
-#[cfg(target_arch = "wasm32")]
+/// A smaller allocator than Rust's default, for the module the loaders ship
+/// (feature `small-allocator`): it allocates little, and only on the page's one
+/// thread. An app that depends on this crate keeps its own.
+#[cfg(all(target_arch = "wasm32", feature = "small-allocator"))]
 #[global_allocator]
 static ALLOC: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
     // SAFETY: wasm32-unknown-unknown without the `atomics` feature has one thread.

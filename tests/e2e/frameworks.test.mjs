@@ -1,11 +1,13 @@
 // The React, Vue and Svelte examples (built with Vite) and a plain webpack 5
-// example, each built once from the packed npm tarball, served on the app's
-// origin and driven through the whole flow against the sandbox, in each engine.
+// example, each built once from the packed npm tarball, and the Leptos and Yew
+// examples (Rust, on the crate's Rust API; built by
+// scripts/build-rust-examples.sh), served on the app's origin and driven
+// through the whole flow against the sandbox, in each engine.
 
 import { before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { copyFileSync, cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ROOT, eachEngine, newContext, startStack, sessionFor, rows, finishIn, waitForConnectPage } from "./harness.mjs";
 
@@ -18,6 +20,12 @@ before(async () => {
   const packed = JSON.parse(execFileSync("npm", ["pack", "--json", "--pack-destination", out], { cwd: ROOT, encoding: "utf8" }));
   const tarball = path.join(out, packed[0].filename);
   for (const name of ["react", "vue", "svelte", "webpack"]) dist[name] = build(name, tarball);
+  for (const name of ["leptos", "yew"]) {
+    dist[name] = path.join(ROOT, "target/rust-examples", name, "dist");
+    if (!existsSync(path.join(dist[name], "example_bg.wasm"))) {
+      throw new Error(`the ${name} example is not built: scripts/build-rust-examples.sh ${name}`);
+    }
+  }
   stack = await startStack();
   for (const name of Object.keys(dist)) stack.app.mount(`/${name}/`, dist[name]);
 });
@@ -79,6 +87,32 @@ eachEngine(({ engine, test }) => {
       await second.clickClosing({ role: "button", name: "Cancel" });
       await page.waitForText("Cancelled.");
       // Unmounting the component mid-flow closes its popup.
+      const third = await page.clickForPopup(sdkButton);
+      await page.click({ role: "button", name: "Remove the button" });
+      await third.waitForClose();
+      assert.equal(await page.count(sdkButton), 0);
+      assert.deepEqual((await page.captured()).errors, []);
+    }));
+  }
+
+  for (const name of ["leptos", "yew"]) {
+    test(`${name}: the Rust component and connect() run the flow; unmounting mid-flow closes the popup`, inContext(async (ctx) => {
+      const page = await openExample(ctx, name);
+      await page.waitForElement(sdkButton, { timeout: 20_000 });
+      assert.equal(await page.count(sdkButton), 1);
+      // The component (the crate's Button): the whole flow.
+      const popup = await page.clickForPopup(sdkButton);
+      await waitForConnectPage(popup);
+      await finishIn(popup, ["Fitbit Charge (wearable)"]);
+      await page.waitForText(connected);
+      assert.equal(rows(stack.db, "connections").filter((r) => r.client_user_id === `${name}@example.com`).length, 1);
+      // connect(), from a click: open, then cancel.
+      const second = await page.clickForPopup({ role: "button", name: "Connect with connect()" });
+      await waitForConnectPage(second);
+      assert.equal(await page.isDisabled({ role: "button", name: "Connecting…" }), true);
+      await second.clickClosing({ role: "button", name: "Cancel" });
+      await page.waitForText("Cancelled.");
+      // Unmounting the component mid-flow drops the Button: its popup closes.
       const third = await page.clickForPopup(sdkButton);
       await page.click({ role: "button", name: "Remove the button" });
       await third.waitForClose();

@@ -23,7 +23,7 @@ test("the tarball holds exactly what users need", () => {
   console.log(`packed: ${tarball.size} bytes, ${tarball.files.length} files: ${tarball.files.join(" ")}`);
   assert.deepEqual(tarball.files, [
     "README.md", "package.json",
-    "pkg/connect.js", "pkg/index.d.ts", "pkg/index.js", "pkg/integrity.json",
+    "pkg/connect.d.ts", "pkg/connect.js", "pkg/index.d.ts", "pkg/index.js", "pkg/integrity.json",
     "pkg/react.d.ts", "pkg/react.js", "pkg/vue.d.ts", "pkg/vue.js",
     "pkg/zivacare_connect.d.ts", "pkg/zivacare_connect.js", "pkg/zivacare_connect_bg.wasm",
   ]);
@@ -61,6 +61,17 @@ test("the TypeScript declarations type a user's code, and reject a wrong option"
   };
   assert.equal(tsc(good), "");
   assert.match(tsc(bad), /"everything"/);
+  // Script-tag users: the global, typed from the classic script's own declaration.
+  const global = `
+    import type {} from "@zivacare/connect/connect.js";
+    const handle = ZivaConnect.open({ clientId: "c", clientUserId: "u", finish(err, res) { if (res) res.state.trim(); } });
+    handle.close();
+    window.ZivaConnect.button(document.body, { clientId: "c", clientUserId: "u", finish() {} }).destroy();
+    const ready: Promise<void> = window.ZivaConnect.ready;
+    export { ready };`;
+  assert.equal(tsc(global), "");
+  assert.match(tsc(`import type {} from "@zivacare/connect/connect.js";
+    ZivaConnect.connect({ clientId: "c", clientUserId: "u", popupWidth: "wide" });`), /popupWidth|string/);
 });
 
 test("importing under Node (server rendering) touches no window and calls fail clearly", async () => {
