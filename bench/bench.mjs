@@ -134,6 +134,29 @@ async function readyTimes(browser, url, cached) {
   return { clickable: stats(clickable), ready: stats(ready) };
 }
 
+/**
+ * In the page: records when a click happens (`t.click`) and when its window
+ * exists: ours, `window.open` called (`t.call`) and returned (`t.window`);
+ * theirs, its Connect iframe added (`t.window`).
+ */
+function watchClickToWindow(ours) {
+  window.t = {};
+  addEventListener("click", () => { window.t.click = performance.now(); }, true);
+  if (ours) {
+    const open = window.open;
+    window.open = function () {
+      window.t.call = performance.now();
+      const w = open.apply(this, arguments);
+      window.t.window = performance.now();
+      return w;
+    };
+  } else {
+    new MutationObserver((records) => {
+      if (!window.t.window && records.some((r) => [...r.addedNodes].some((n) => n.nodeName === "IFRAME" || (n.querySelector && n.querySelector("iframe"))))) window.t.window = performance.now();
+    }).observe(document.body, { childList: true, subtree: true });
+  }
+}
+
 /** Click to popup window (ours) or Connect iframe (theirs), measured inside the page. */
 async function clickToWindow(browser, url, ours) {
   const times = [];
@@ -143,23 +166,7 @@ async function clickToWindow(browser, url, ours) {
     const page = await ctx.newPage();
     await page.goto(url);
     await page.waitForFunction(() => performance.getEntriesByName("ready").length > 0);
-    await page.evaluate((ours) => {
-      window.t = {};
-      addEventListener("click", () => { window.t.click = performance.now(); }, true);
-      if (ours) {
-        const open = window.open;
-        window.open = function () {
-          window.t.call = performance.now();
-          const w = open.apply(this, arguments);
-          window.t.window = performance.now();
-          return w;
-        };
-      } else {
-        new MutationObserver((records) => {
-          if (!window.t.window && records.some((r) => [...r.addedNodes].some((n) => n.nodeName === "IFRAME" || (n.querySelector && n.querySelector("iframe"))))) window.t.window = performance.now();
-        }).observe(document.body, { childList: true, subtree: true });
-      }
-    }, ours);
+    await page.evaluate(watchClickToWindow, ours);
     const popup = ours ? page.waitForEvent("popup") : null;
     await page.getByRole("button").first().click();
     await page.waitForFunction(() => window.t.window !== undefined);
@@ -264,21 +271,7 @@ async function engineTimes(engine, base) {
       for (let i = 0; i < Math.min(LOADS, 10); i++) {
         await page.goto(`${base}/${who}.html`);
         await marks(page);
-        await page.evaluate((ours) => {
-          window.t = {};
-          addEventListener("click", () => { window.t.click = performance.now(); }, true);
-          if (ours) {
-            const open = window.open;
-            window.open = function () {
-              window.t.window = performance.now();
-              return open.apply(this, arguments);
-            };
-          } else {
-            new MutationObserver((records) => {
-              if (!window.t.window && records.some((r) => [...r.addedNodes].some((n) => n.nodeName === "IFRAME" || (n.querySelector && n.querySelector("iframe"))))) window.t.window = performance.now();
-            }).observe(document.body, { childList: true, subtree: true });
-          }
-        }, who === "ours");
+        await page.evaluate(watchClickToWindow, who === "ours");
         const before = await ctx.handles();
         await page.click("button");
         await page.waitFor(() => window.t.window !== undefined);

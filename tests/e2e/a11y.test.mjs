@@ -6,7 +6,7 @@ import { before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { ROOT, eachEngine, newContext, startStack, openApp, clickConnect, finishIn, waitForConnectPage, Key } from "./harness.mjs";
+import { ROOT, eachEngine, startStack, openApp, clickConnect, finishIn, waitForConnectPage, Key } from "./harness.mjs";
 
 const AXE = readFileSync(path.join(ROOT, "node_modules/axe-core/axe.min.js"), "utf8");
 
@@ -22,16 +22,8 @@ async function violations(page) {
   return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
 }
 
-eachEngine(({ engine, test }) => {
+eachEngine(({ engine, test, inContext }) => {
   const as = (who) => `${who}.${engine}@example.com`;
-  const inContext = (fn) => async () => {
-    const ctx = await newContext(engine);
-    try {
-      await fn(ctx);
-    } finally {
-      await ctx.close();
-    }
-  };
 
   test("axe-core reports zero violations on the demo page and the Connect page", inContext(async (ctx) => {
     const page = await openApp(ctx, stack.appUrl, as("axe"));

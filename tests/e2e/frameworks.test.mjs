@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { copyFileSync, cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { ROOT, eachEngine, newContext, startStack, sessionFor, rows, finishIn, waitForConnectPage } from "./harness.mjs";
+import { ROOT, eachEngine, startStack, sessionFor, rows, finishIn, waitForConnectPage } from "./harness.mjs";
 
 let stack;
 const dist = {};
@@ -50,7 +50,7 @@ function build(name, tarball) {
   return path.join(dir, "dist");
 }
 
-eachEngine(({ engine, test }) => {
+eachEngine(({ engine, test, inContext }) => {
   /** The example NAME, in a browser where its user (NAME@example.com) is signed in. */
   async function openExample(ctx, name) {
     const page = await ctx.newPage();
@@ -60,59 +60,33 @@ eachEngine(({ engine, test }) => {
   }
   const sdkButton = { role: "button", name: "Connect Health Data" };
   const connected = /^Connected: [0-9a-f-]{36}$/;
-  const inContext = (fn) => async () => {
-    const ctx = await newContext(engine);
-    try {
-      await fn(ctx);
-    } finally {
-      await ctx.close();
-    }
-  };
 
-  for (const name of ["react", "vue"]) {
-    test(`${name}: the component and the ${name === "react" ? "hook" : "composable"} run the flow; unmounting mid-flow closes the popup`, inContext(async (ctx) => {
+  // Each example has the SDK's button as a component, and a second way to open
+  // the popup from a click: React's hook, Vue's composable, connect() in Rust.
+  const apps = [
+    ["react", "the component and the hook", /^Connect with the hook$/],
+    ["vue", "the component and the composable", /^Connect with the composable$/],
+    ["leptos", "the Rust component and connect()", "Connect with connect()"],
+    ["yew", "the Rust component and connect()", "Connect with connect()"],
+  ];
+  for (const [name, what, second] of apps) {
+    test(`${name}: ${what} run the flow; unmounting mid-flow closes the popup`, inContext(async (ctx) => {
       const page = await openExample(ctx, name);
-      await page.waitForElement(sdkButton);
-      assert.equal(await page.count(sdkButton), 1, "one button, even under StrictMode");
+      await page.waitForElement(sdkButton, { timeout: 20_000 });
+      assert.equal(await page.count(sdkButton), 1, "one button, even under React's StrictMode");
       // The component: the whole flow.
       const popup = await page.clickForPopup(sdkButton);
       await waitForConnectPage(popup);
       await finishIn(popup, ["Fitbit Charge (wearable)"]);
       await page.waitForText(connected);
       assert.equal(rows(stack.db, "connections").filter((r) => r.client_user_id === `${name}@example.com`).length, 1);
-      // The hook / composable: open, then cancel.
-      const second = await page.clickForPopup({ role: "button", name: /^Connect with the/ });
-      await waitForConnectPage(second);
+      // The second way: open, then cancel.
+      const other = await page.clickForPopup({ role: "button", name: second });
+      await waitForConnectPage(other);
       assert.equal(await page.isDisabled({ role: "button", name: "Connecting…" }), true);
-      await second.clickClosing({ role: "button", name: "Cancel" });
+      await other.clickClosing({ role: "button", name: "Cancel" });
       await page.waitForText("Cancelled.");
       // Unmounting the component mid-flow closes its popup.
-      const third = await page.clickForPopup(sdkButton);
-      await page.click({ role: "button", name: "Remove the button" });
-      await third.waitForClose();
-      assert.equal(await page.count(sdkButton), 0);
-      assert.deepEqual((await page.captured()).errors, []);
-    }));
-  }
-
-  for (const name of ["leptos", "yew"]) {
-    test(`${name}: the Rust component and connect() run the flow; unmounting mid-flow closes the popup`, inContext(async (ctx) => {
-      const page = await openExample(ctx, name);
-      await page.waitForElement(sdkButton, { timeout: 20_000 });
-      assert.equal(await page.count(sdkButton), 1);
-      // The component (the crate's Button): the whole flow.
-      const popup = await page.clickForPopup(sdkButton);
-      await waitForConnectPage(popup);
-      await finishIn(popup, ["Fitbit Charge (wearable)"]);
-      await page.waitForText(connected);
-      assert.equal(rows(stack.db, "connections").filter((r) => r.client_user_id === `${name}@example.com`).length, 1);
-      // connect(), from a click: open, then cancel.
-      const second = await page.clickForPopup({ role: "button", name: "Connect with connect()" });
-      await waitForConnectPage(second);
-      assert.equal(await page.isDisabled({ role: "button", name: "Connecting…" }), true);
-      await second.clickClosing({ role: "button", name: "Cancel" });
-      await page.waitForText("Cancelled.");
-      // Unmounting the component mid-flow drops the Button: its popup closes.
       const third = await page.clickForPopup(sdkButton);
       await page.click({ role: "button", name: "Remove the button" });
       await third.waitForClose();

@@ -13,7 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
-import { ENGINES } from "./drivers.mjs";
+import { ENGINES, newContext } from "./drivers.mjs";
 import { freePort } from "./ports.mjs";
 
 export { ENGINES, newContext, until, Key, CHROMIUM_ARGS } from "./drivers.mjs";
@@ -23,13 +23,23 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 const BIN = path.join(ROOT, "target/debug/zivacare-dev");
 
 /**
- * Defines the tests of `body` once per engine: `body({ engine, test })`, where
- * `test(name, fn)` names each result with its engine, `[firefox] name`.
+ * Defines the tests of `body` once per engine: `body({ engine, test, inContext })`,
+ * where `test(name, fn)` names each result with its engine, `[firefox] name`,
+ * and `inContext(fn)` is a test body `fn(ctx)` given a fresh browser of the
+ * engine, closed after it whatever happens.
  */
 export function eachEngine(body) {
   for (const engine of ENGINES) {
     describe(engine, () => {
-      body({ engine, test: (name, fn) => test(`[${engine}] ${name}`, fn) });
+      const inContext = (fn) => async () => {
+        const ctx = await newContext(engine);
+        try {
+          await fn(ctx);
+        } finally {
+          await ctx.close();
+        }
+      };
+      body({ engine, test: (name, fn) => test(`[${engine}] ${name}`, fn), inContext });
     });
   }
 }

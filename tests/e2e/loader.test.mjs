@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import {
-  ROOT, eachEngine, newContext, startStack, sessionFor, rows, finishIn, waitForConnectPage,
+  ROOT, eachEngine, startStack, sessionFor, rows, finishIn, waitForConnectPage,
 } from "./harness.mjs";
 
 let stack;
@@ -42,17 +42,9 @@ const buttonOptions = (connectUrl, user, extra) => ({
   ...extra,
 });
 
-eachEngine(({ engine, test }) => {
+eachEngine(({ engine, test, inContext }) => {
   const as = (who) => `${who}.${engine}@example.com`;
   const connectUrl = () => `${stack.sandboxUrl}/connect`;
-  const inContext = (fn) => async () => {
-    const ctx = await newContext(engine);
-    try {
-      await fn(ctx);
-    } finally {
-      await ctx.close();
-    }
-  };
 
   test("button() before the module is ready returns at once, renders once it is ready, and its click completes the flow", inContext(async (ctx) => {
     const user = as("early");

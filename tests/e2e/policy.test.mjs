@@ -4,7 +4,7 @@
 
 import { before, after } from "node:test";
 import assert from "node:assert/strict";
-import { eachEngine, newContext, startStack, signIn, rows, finishIn, clickConnect } from "./harness.mjs";
+import { eachEngine, startStack, signIn, rows, finishIn, clickConnect } from "./harness.mjs";
 
 let stack;
 before(async () => { stack = await startStack(); });
@@ -13,16 +13,8 @@ after(async () => { await stack?.stop(); });
 const STRICT_CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; " +
   "connect-src 'self'; require-trusted-types-for 'script'";
 
-eachEngine(({ engine, test }) => {
+eachEngine(({ engine, test, inContext }) => {
   const as = (who) => `${who}.${engine}@example.com`;
-  const inContext = (fn) => async () => {
-    const ctx = await newContext(engine);
-    try {
-      await fn(ctx);
-    } finally {
-      await ctx.close();
-    }
-  };
 
   test("t08: under a strict CSP with Trusted Types the whole flow completes with zero violations", inContext(async (ctx) => {
     // The reference backend serves the demo app under the strict policy itself.
