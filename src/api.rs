@@ -12,7 +12,7 @@ use web_sys::{Element, Node, Window};
 use crate::button::Button;
 use crate::error::ConnectError;
 use crate::flow::{self, ConnectResponse, Flow};
-use crate::js::{page_url, parse_url, read_options, to_js, to_js_error};
+use crate::js::{page_url, parse_url, read_options, to_js, to_js_error, Callbacks};
 use crate::options::{validate, Config, ConnectOptions};
 use crate::protocol::OnEvent;
 
@@ -60,9 +60,7 @@ fn open_in(options: ConnectOptions, popup: Option<Window>, finish: flow::Finish)
     match prepare(options, Some(true)) {
         Ok((config, on_event)) => flow::start(config, popup, on_event, finish),
         Err(e) => {
-            if let Some(p) = popup {
-                let _ = p.close();
-            }
+            flow::discard(popup);
             finish(Err(e));
             Flow::default()
         }
@@ -89,29 +87,23 @@ fn open_in(options: ConnectOptions, popup: Option<Window>, finish: flow::Finish)
 pub fn connect(
     options: ConnectOptions,
 ) -> impl std::future::Future<Output = Result<ConnectResponse, ConnectError>> {
-    connect_in(options, None)
+    connect_in(Ok(options), None)
 }
 
-/// [`connect`], in `popup` if the loader opened one inside the click.
+/// [`connect`] of `options` as read (a page's may already have failed to
+/// read), in `popup` if the loader opened one inside the click.
 fn connect_in(
-    options: ConnectOptions,
+    options: Result<ConnectOptions, ConnectError>,
     popup: Option<Window>,
 ) -> impl std::future::Future<Output = Result<ConnectResponse, ConnectError>> {
-    let flow = match prepare(options, None) {
+    let flow = match options.and_then(|options| prepare(options, None)) {
         Ok((config, on_event)) => Ok(flow::run(config, popup, on_event)),
         Err(e) => {
-            if let Some(p) = popup {
-                let _ = p.close();
-            }
+            flow::discard(popup);
             Err(e)
         }
     };
-    async move {
-        match flow {
-            Ok(outcome) => outcome.await,
-            Err(e) => Err(e),
-        }
-    }
+    async move { flow?.await }
 }
 
 /// The page's handle of a flow that `open()` started.
@@ -137,33 +129,32 @@ impl FlowHandle {
 /// Invalid options throw.
 #[wasm_bindgen(js_name = open)]
 pub fn open_js(options: &JsValue, popup: Option<Window>) -> Result<FlowHandle, JsValue> {
+    let (config, on_event, callbacks) = read_checked(options)?;
+    let finish = Box::new(move |outcome| callbacks.deliver(outcome));
+    Ok(FlowHandle(flow::start(config, popup, on_event, finish)))
+}
+
+/// A page's options for a flow whose outcome goes to its callbacks, read and
+/// checked: the config, the event handler, and the callbacks.
+fn read_checked(options: &JsValue) -> Result<(Rc<Config>, Option<OnEvent>, Callbacks), JsValue> {
     let (options, callbacks) = read_options(options, true).map_err(|e| to_js_error(&e))?;
     let (config, on_event) =
         prepare(options, Some(callbacks.finish.is_some())).map_err(|e| to_js_error(&e))?;
-    let finish = Box::new(move |outcome| callbacks.deliver(outcome));
-    Ok(FlowHandle(flow::start(config, popup, on_event, finish)))
+    Ok((config, on_event, callbacks))
 }
 
 /// `connect(options)` for JavaScript: a Promise of the response, made from the
 /// Rust future. In `popup` if the loader opened one inside the click.
 #[wasm_bindgen(js_name = connect)]
 pub fn connect_js(options: &JsValue, popup: Option<Window>) -> Promise {
-    let outcome = match read_options(options, false) {
-        Ok((options, _)) => Ok(connect_in(options, popup)),
-        Err(e) => {
-            if let Some(p) = popup {
-                let _ = p.close();
-            }
-            Err(e)
-        }
-    };
+    let flow = connect_in(
+        read_options(options, false).map(|(options, _)| options),
+        popup,
+    );
     wasm_bindgen_futures::future_to_promise(async move {
-        match outcome {
-            Ok(flow) => flow.await,
-            Err(e) => Err(e),
-        }
-        .map(|response| to_js(&response))
-        .map_err(|e| to_js_error(&e))
+        flow.await
+            .map(|response| to_js(&response))
+            .map_err(|e| to_js_error(&e))
     })
 }
 
@@ -227,9 +218,7 @@ pub fn button_js(target: &JsValue, options: &JsValue) -> Result<ButtonHandle, Js
             .cloned()
             .ok_or_else(|| target_error("must be a CSS selector or an Element"))?,
     };
-    let (options, callbacks) = read_options(options, true).map_err(|e| to_js_error(&e))?;
-    let (config, on_event) =
-        prepare(options, Some(callbacks.finish.is_some())).map_err(|e| to_js_error(&e))?;
+    let (config, on_event, callbacks) = read_checked(options)?;
     let on_outcome = Rc::new(move |outcome| callbacks.deliver(outcome));
     let button = Button::draw(&node, config, on_outcome, on_event).map_err(|e| to_js_error(&e))?;
     Ok(keep(None, button))

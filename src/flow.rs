@@ -159,6 +159,14 @@ fn features(window: &Window, config: &Config) -> String {
     crate::protocol::popup_features(w, h, left as i32, top as i32)
 }
 
+/// Closes `popup`, a blank one the loader opened inside the click, when the
+/// flow it was opened for does not start.
+pub(crate) fn discard(popup: Option<Window>) {
+    if let Some(p) = popup {
+        let _ = p.close();
+    }
+}
+
 /// Opens the popup (or navigates `popup`, one the loader opened inside the
 /// click) on the Connect page with a fresh state: the window, the popup, the state.
 fn open_popup(
@@ -176,9 +184,7 @@ fn open_popup(
         if let Some(p) = &active.guards.borrow().popup {
             let _ = p.focus();
         }
-        if let Some(p) = popup {
-            let _ = p.close();
-        }
+        discard(popup);
         return Err(ConnectError::new(
             Code::Busy,
             "A ZivaCare Connect window is already open on this page",

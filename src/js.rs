@@ -15,7 +15,7 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::{Code, ConnectError};
 use crate::flow::Outcome;
-use crate::options::{check_keys, ConnectOptions, ParsedUrl};
+use crate::options::{as_whole, check_keys, ConnectOptions, ParsedUrl, NOT_WHOLE};
 use crate::protocol::{Data, Event, Field, OnEvent};
 
 /// `obj[key]` of an object the page gave, or `undefined` if reading it throws.
@@ -126,12 +126,11 @@ impl Reader<'_> {
         let n = self
             .value(key, |v| v.as_f64().is_some(), "must be a number")?
             .as_f64()?;
-        if n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&n) {
-            Some(n as u32)
-        } else {
-            self.fail(ConnectError::option(key, "must be a whole number in range"));
-            None
+        let whole = as_whole(n);
+        if whole.is_none() {
+            self.fail(ConnectError::option(key, NOT_WHOLE));
         }
+        whole
     }
 
     fn function(&mut self, key: &str) -> Option<Function> {

@@ -456,6 +456,17 @@ fn check_headers(list: &[(String, String)]) -> Result<(), ConnectError> {
     Ok(())
 }
 
+/// The problem of a number option that is not a whole number in its range.
+pub const NOT_WHOLE: &str = "must be a whole number in range";
+
+/// `v` if it is a whole number that fits a `u32` (JavaScript's numbers are
+/// floats: `1.5`, `NaN` and `-1` are not).
+// Inlined into its two callers: in the module, the call costs more bytes than the check.
+#[inline(always)]
+pub fn as_whole(v: f64) -> Option<u32> {
+    (v.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&v)).then_some(v as u32)
+}
+
 /// A whole number of at least `min` and at most `max`, or the default.
 fn whole(
     field: &str,
@@ -466,11 +477,9 @@ fn whole(
 ) -> Result<u32, ConnectError> {
     match value {
         None => Ok(default),
-        Some(v) if v >= f64::from(min) && v <= f64::from(max) && v.fract() == 0.0 => Ok(v as u32),
-        Some(_) => Err(ConnectError::option(
-            field,
-            "must be a whole number in range",
-        )),
+        Some(v) => as_whole(v)
+            .filter(|n| (min..=max).contains(n))
+            .ok_or_else(|| ConnectError::option(field, NOT_WHOLE)),
     }
 }
 
