@@ -59,18 +59,16 @@ pub struct BackendConfig {
     pub client_ip: ClientIp,
 }
 
-impl BackendConfig {
-    /// How long an exchanged token's connection is retried into the database
-    /// when it refuses the write.
-    fn write_budget(&self) -> Duration {
-        Duration::from_secs(5)
-    }
+/// How long an exchanged token's connection is retried into the database when
+/// it refuses the write.
+const WRITE_BUDGET: Duration = Duration::from_secs(5);
 
+impl BackendConfig {
     /// A claim older than this was left by an instance that died mid-exchange:
     /// a live one has finished, or given up, well before (its call to ZivaCare
     /// and its retried write are both bounded).
     fn stale_after(&self) -> Duration {
-        self.upstream_timeout + self.write_budget() + Duration::from_secs(5)
+        self.upstream_timeout + WRITE_BUDGET + Duration::from_secs(5)
     }
 }
 
@@ -430,7 +428,7 @@ impl Backend {
             .with_min_delay(Duration::from_millis(50))
             .with_max_delay(Duration::from_secs(1))
             .with_max_times(usize::MAX)
-            .with_total_delay(Some(self.config.write_budget()));
+            .with_total_delay(Some(WRITE_BUDGET));
         (|| self.complete(hash, claim_id, user, ex))
             .retry(policy)
             .when(|e| !matches!(e, StoreError::Fenced(_)))
