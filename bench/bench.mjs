@@ -2,8 +2,9 @@
 // humanapi-connect-client 2.4.1 (its README's script-tag install), against pages
 // on loopback: in headless Chromium in detail (through the DevTools protocol:
 // cache off and on, memory), then time to a clickable button and click to
-// window in each engine (Chromium, Firefox, WebKit, over WebDriver). Prints the
-// tables and writes bench-results.json. Figures vary between machines; the
+// window in each engine (Chromium, Firefox, WebKit, over WebDriver); then
+// Lighthouse's performance score of the demo app (the whole stack, signed in
+// with readings), a few runs. Prints the tables and writes bench-results.json. Figures vary between machines; the
 // ratios (ours / theirs) are what we track.
 
 import http from "node:http";
@@ -14,6 +15,8 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { CHROMIUM_ARGS, ENGINES, newContext } from "../tests/e2e/drivers.mjs";
+import { startStack } from "../tests/e2e/harness.mjs";
+import { connectedSession, audit } from "../tests/e2e/lighthouse.mjs";
 
 function launchBrowser() {
   return chromium.launch({
@@ -26,6 +29,7 @@ function launchBrowser() {
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const LOADS = Number(process.env.BENCH_LOADS || 30);
+const LIGHTHOUSE_RUNS = Number(process.env.BENCH_LIGHTHOUSE_RUNS || 5);
 const THEIRS = "node_modules/humanapi-connect-client/build/humanapi-connect-client.js";
 const OURS = ["pkg/connect.js", "pkg/zivacare_connect_bg.wasm"];
 
@@ -287,6 +291,28 @@ async function engineTimes(engine, base) {
   return out;
 }
 
+// Lighthouse's performance score of the demo app and the metrics it weighs, each
+// run a fresh Chromium on the same signed-in page: median, lowest and highest.
+const LIGHTHOUSE_METRICS = ["first-contentful-paint", "largest-contentful-paint", "total-blocking-time", "cumulative-layout-shift", "speed-index"];
+async function lighthouseRuns() {
+  const stack = await startStack();
+  try {
+    const cookie = await connectedSession(stack, "bench@example.com");
+    const runs = [];
+    for (let i = 0; i < LIGHTHOUSE_RUNS; i++) {
+      const lhr = await audit(stack, cookie);
+      runs.push({
+        performance: lhr.categories.performance.score,
+        ...Object.fromEntries(LIGHTHOUSE_METRICS.map((id) => [id, lhr.audits[id].numericValue])),
+      });
+    }
+    const spread = (xs) => ({ median: +median(xs).toFixed(3), min: +Math.min(...xs).toFixed(3), max: +Math.max(...xs).toFixed(3) });
+    return { runs: runs.length, ...Object.fromEntries(["performance", ...LIGHTHOUSE_METRICS].map((k) => [k, spread(runs.map((r) => r[k]))])) };
+  } finally {
+    await stack.stop();
+  }
+}
+
 async function main() {
   const connect = await serve({ "/connect": CONNECT_PAGE, "/connect-standin.js": CONNECT_JS });
   const connectOrigin = `http://127.0.0.1:${connect.address().port}`;
@@ -309,6 +335,7 @@ async function main() {
     await browser.close();
     results.engines = {};
     for (const engine of ENGINES) results.engines[engine] = await engineTimes(engine, base);
+    results.lighthouse = await lighthouseRuns();
   } finally {
     await browser.close().catch(() => {});
     app.close();
@@ -364,6 +391,12 @@ async function main() {
   for (const [name, pick] of engineRows) {
     const cells = engines.map((e) => `${cell(pick(results.engines[e].ours))} / ${cell(pick(results.engines[e].theirs))}`);
     console.log(`${name.padEnd(w2)}  ${cells.map((c) => c.padStart(30)).join("  ")}`);
+  }
+  const lh = results.lighthouse;
+  console.log(`\nLighthouse 12.2.3 on the demo app (signed in, with readings), ${lh.runs} runs, median [lowest, highest]:`);
+  for (const k of ["performance", ...LIGHTHOUSE_METRICS]) {
+    const unit = k === "performance" || k === "cumulative-layout-shift" ? "" : " ms";
+    console.log(`${k.padEnd(26)}  ${lh[k].median}${unit} [${lh[k].min}, ${lh[k].max}]`);
   }
 }
 

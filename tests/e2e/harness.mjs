@@ -11,6 +11,7 @@ import { mkdtempSync, writeFileSync, readFileSync, existsSync, statSync } from "
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
+import zlib from "node:zlib";
 import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
 import { ENGINES, newContext } from "./drivers.mjs";
@@ -113,6 +114,13 @@ const CAPTURE_JS = `(function () {
 const CAPTURE_TAG = `<script src="/__harness/capture.js"></script>`;
 
 const TYPES = { ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".html": "text/html", ".css": "text/css", ".json": "application/json", ".svg": "image/svg+xml" };
+
+/** How to decode and encode again an answer of each `Content-Encoding` the backend uses. */
+const CODINGS = {
+  identity: [(b) => b, (b) => b],
+  gzip: [zlib.gunzipSync, zlib.gzipSync],
+  br: [zlib.brotliDecompressSync, zlib.brotliCompressSync],
+};
 
 /** `html` with the capture script as the first thing in its head. */
 function withCapture(html) {
@@ -222,10 +230,15 @@ class AppProxy {
     return this.forward(req, res, url.pathname + url.search, body);
   }
 
-  /** Passes the request on to the backend, adding `extra` headers to its answer. */
+  /**
+   * Passes the request on to the backend, adding `extra` headers to its answer.
+   * Answers stay as the backend compressed them (what a browser measures is
+   * what users get), except a page, which gets the capture script and is then
+   * compressed again the same way, and a tampered file, which is sent plain.
+   */
   forward(req, res, pathAndQuery, body, extra = {}, tamper = false) {
     const headers = { ...req.headers, host: this.target.host };
-    delete headers["accept-encoding"]; // plain answers, so pages can get the capture script
+    if (tamper) delete headers["accept-encoding"];
     return new Promise((resolve, reject) => {
       const up = http.request({ host: this.target.hostname, port: this.target.port, method: req.method, path: pathAndQuery, headers }, (r) => {
         const chunks = [];
@@ -234,7 +247,10 @@ class AppProxy {
           let data = Buffer.concat(chunks);
           const out = { ...r.headers, ...extra };
           delete out["content-length"];
-          if ((r.headers["content-type"] || "").startsWith("text/html")) data = Buffer.from(withCapture(data.toString()));
+          if ((r.headers["content-type"] || "").startsWith("text/html")) {
+            const [decode, encode] = CODINGS[r.headers["content-encoding"] || "identity"];
+            data = encode(Buffer.from(withCapture(decode(data).toString())));
+          }
           if (tamper && data.length) data[data.length - 1] ^= 1;
           res.writeHead(r.statusCode, out);
           res.end(data);
