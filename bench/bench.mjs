@@ -4,8 +4,8 @@
 // cache off and on, memory), then time to a clickable button and click to
 // window in each engine (Chromium, Firefox, WebKit, over WebDriver); then
 // Lighthouse's performance score of the demo app (the whole stack, signed in
-// with readings), a few runs. Prints the tables and writes bench-results.json. Figures vary between machines; the
-// ratios (ours / theirs) are what we track.
+// with readings), a few runs. Prints the tables and writes bench-results.json.
+// Figures vary between machines; the ratios (ours / theirs) are what we track.
 
 import http from "node:http";
 import { readFileSync, writeFileSync } from "node:fs";

@@ -248,7 +248,9 @@ class AppProxy {
           const out = { ...r.headers, ...extra };
           delete out["content-length"];
           if ((r.headers["content-type"] || "").startsWith("text/html")) {
-            const [decode, encode] = CODINGS[r.headers["content-encoding"] || "identity"];
+            const coding = r.headers["content-encoding"] || "identity";
+            if (!CODINGS[coding]) return reject(new Error(`the backend answered a page in ${coding}, which the proxy cannot decode`));
+            const [decode, encode] = CODINGS[coding];
             data = encode(Buffer.from(withCapture(decode(data).toString())));
           }
           if (tamper && data.length) data[data.length - 1] ^= 1;
