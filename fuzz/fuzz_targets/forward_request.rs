@@ -1,4 +1,5 @@
-//! The backend's handling of the SDK's forward, through its real router: any
+//! The backend's handling of the SDK's forward (the `zivacare` crate's token
+//! route), through its real router: any
 //! Origin, content type, header and body, from a signed-in page. It must never
 //! panic, and reach the exchange (a 502 here: nothing listens at ZivaCare) with
 //! nothing but an allowed origin, the SDK's header, and JSON of exactly the
@@ -12,12 +13,13 @@ use axum::http::Request;
 use axum::Router;
 use libfuzzer_sys::fuzz_target;
 use tower::ServiceExt;
+use zivacare::axum::ClientIp;
+use zivacare::text::{is_plain_text, is_token_text};
+use zivacare::ClientSecret;
 use zivacare_dev::auth::Sessions;
 use zivacare_dev::backend::{self, Backend, BackendConfig};
-use zivacare_dev::crypto::{Keyring, Secret};
-use zivacare_dev::http::ClientIp;
+use zivacare_dev::crypto::Keyring;
 use zivacare_dev::store::Database;
-use zivacare_dev::text::{is_plain_text, is_token_text};
 
 const ORIGIN: &str = "http://127.0.0.1:8080";
 const USER: &str = "fuzz@example.com";
@@ -37,10 +39,10 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         .unwrap();
     let config = BackendConfig {
         client_id: "demo-client".into(),
-        client_secret: Secret::new("unused"),
+        client_secret: ClientSecret::new("unused"),
         keys: Keyring::parse("k:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=").unwrap(),
         sessions: Sessions::new(&Sessions::generate_key(), false).unwrap(),
-        zivacare_url: "http://127.0.0.1:9".into(),
+        zivacare_url: Some("http://127.0.0.1:9".into()),
         connect_url: "http://127.0.0.1:9/connect".into(),
         allowed_origins: vec![ORIGIN.into()],
         database: Database::Sqlite(dir.path().join("fuzz.db")),

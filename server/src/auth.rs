@@ -8,12 +8,19 @@
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum_extra::extract::cookie::{Cookie, Key, SameSite, SignedCookieJar};
 use base64::Engine;
 
-use crate::error::ApiError;
-use crate::text::{is_plain_text, now_secs};
+use zivacare::axum::{ConnectUser, Refusal};
+use zivacare::text::is_plain_text;
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
 
 /// The session cookie's name.
 pub const COOKIE: &str = "zivacare_session";
@@ -105,15 +112,20 @@ where
     Sessions: FromRef<S>,
     S: Send + Sync,
 {
-    type Rejection = ApiError;
+    type Rejection = Refusal;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Refusal> {
         Sessions::from_ref(state)
             .user(&parts.headers)
             .map(AuthUser)
-            .ok_or_else(|| {
-                ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Sign in first")
-            })
+            .ok_or_else(Refusal::unauthenticated)
+    }
+}
+
+/// The token route takes the session's user as the one the page connects.
+impl ConnectUser for AuthUser {
+    fn client_user_id(&self) -> &str {
+        &self.0
     }
 }
 

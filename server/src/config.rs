@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use zivacare::axum::ClientIp;
+use zivacare::ClientSecret;
+use zivacare_sandbox::{demo_app, load_apps, SandboxConfig, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+
 use crate::auth::Sessions;
 use crate::backend::BackendConfig;
-use crate::crypto::{Keyring, Secret};
-use crate::http::ClientIp;
-use crate::sandbox::{demo_app, load_apps, SandboxConfig, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+use crate::crypto::Keyring;
 use crate::store::Database;
 
 #[derive(Parser, Debug)]
@@ -82,10 +84,12 @@ pub struct BackendArgs {
     /// The key that signs session cookies: base64 of at least 64 bytes.
     #[arg(long, env = "ZIVACARE_SESSION_KEY", hide_env_values = true)]
     pub session_key: Option<String>,
-    /// ZivaCare's (or the sandbox's) API base URL.
+    /// One base URL for ZivaCare's calls, such as the sandbox's (default:
+    /// ZivaCare's production hosts).
     #[arg(long, env = "ZIVACARE_API_URL")]
     pub api_url: Option<String>,
-    /// The Connect page the demo app opens (default: {API URL}/connect).
+    /// The Connect page the demo app opens (default: {API URL}/connect, or
+    /// the SDK's default Connect page without an API URL).
     #[arg(long, env = "ZIVACARE_CONNECT_URL")]
     pub connect_url: Option<String>,
     /// Origins allowed to POST (default: the backend's own).
@@ -145,11 +149,10 @@ impl SandboxArgs {
             None => vec![demo_app(app_origins)],
         };
         Ok(SandboxConfig {
-            apps,
-            db_path: self.sandbox_db.clone(),
             rate_limit_per_minute: limits.rate_limit,
             client_ip: limits.client_ip()?,
             token_ttl_secs: self.token_ttl_secs,
+            ..SandboxConfig::new(apps, self.sandbox_db.clone())
         })
     }
 }
@@ -218,12 +221,14 @@ impl BackendArgs {
         let zivacare_url = self
             .api_url
             .clone()
-            .or_else(|| sandbox_url.map(str::to_owned))
-            .ok_or("ZIVACARE_API_URL is not set: ZivaCare's (or the sandbox's) base URL")?;
+            .or_else(|| sandbox_url.map(str::to_owned));
         let connect_url = self
             .connect_url
             .clone()
-            .unwrap_or_else(|| format!("{}/connect", zivacare_url.trim_end_matches('/')));
+            .unwrap_or_else(|| match &zivacare_url {
+                Some(url) => format!("{}/connect", url.trim_end_matches('/')),
+                None => zivacare_connect::DEFAULT_CONNECT_URL.to_owned(),
+            });
         let allowed_origins = self
             .allowed_origins
             .clone()
@@ -232,7 +237,7 @@ impl BackendArgs {
         let secure = allowed_origins.iter().all(|o| o.starts_with("https://"));
         Ok(BackendConfig {
             client_id: self.client_id.clone(),
-            client_secret: Secret::new(secret),
+            client_secret: ClientSecret::new(secret),
             keys,
             sessions: Sessions::new(&session_key, secure)
                 .map_err(|e| format!("ZIVACARE_SESSION_KEY: {e}"))?,

@@ -1,36 +1,10 @@
-//! Secrets and the keys that seal tokens at rest; random tokens and hashes.
+//! The keys that seal access tokens at rest, and hashes.
 
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
-
-/// A secret whose `Debug` never shows it, so it cannot reach a log by accident.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// Compares in constant time (for equal lengths), whatever the contents.
-    pub fn matches(&self, other: &str) -> bool {
-        self.0.as_bytes().ct_eq(other.as_bytes()).into()
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
 
 /// Keys that encrypt tokens at rest (XChaCha20-Poly1305), each with an id stored
 /// beside every sealed value so keys can rotate: the first key seals, all open.
@@ -124,11 +98,6 @@ fn random_bytes(n: usize) -> Vec<u8> {
     buf
 }
 
-/// `bytes` random bytes from the thread's CSPRNG, base64url without padding.
-pub fn random_token(bytes: usize) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes(bytes))
-}
-
 pub fn sha256_hex(s: &str) -> String {
     Sha256::digest(s.as_bytes())
         .iter()
@@ -139,16 +108,6 @@ pub fn sha256_hex(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn secrets_never_print_and_compare_whole() {
-        let s = Secret::new("sec_SENTINEL_debug");
-        assert!(!format!("{s:?}").contains("SENTINEL"));
-        assert!(s.matches("sec_SENTINEL_debug"));
-        assert!(!s.matches("sec_SENTINEL_debuh"));
-        assert!(!s.matches("sec"));
-        assert!(!s.matches("sec_SENTINEL_debug2"));
-    }
 
     #[test]
     fn keyring_seals_opens_and_rotates() {

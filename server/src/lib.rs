@@ -1,14 +1,15 @@
-//! A local ZivaCare sandbox and a reference backend, so the whole Connect flow
-//! runs on one machine: see `sandbox` (ZivaCare's side) and `backend` (yours).
-//! The rest, by concern: `auth` (who the user is), `store` (the database),
-//! `crypto`, `text`, `error`, `http` and `config`.
+//! The reference backend of ZivaCare Connect ("your server"), built on the
+//! `zivacare` crate (ZivaCare's API and the SDK's forward as a route) and run
+//! beside the `zivacare-sandbox` crate by `zivacare-dev`. What is the
+//! application's own lives here, from the bottom: `crypto` (the keys that
+//! seal stored access tokens), `store` (SQLite or PostgreSQL, migrations),
+//! `exchanges` (the record of exchanges on that store), `auth` (who the user
+//! is: the demo's session), `backend` (the routes) and `config` (the command
+//! line and environment).
 
 pub mod auth;
 pub mod backend;
 pub mod config;
 pub mod crypto;
-pub mod error;
-pub mod http;
-pub mod sandbox;
+pub mod exchanges;
 pub mod store;
-pub mod text;

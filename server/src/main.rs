@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 use zivacare_dev::backend::{self, Backend};
 use zivacare_dev::config::{origins_of, Cli, Command};
-use zivacare_dev::sandbox::{self, Sandbox};
+use zivacare_sandbox::{self as sandbox, Sandbox};
 
 async fn bind(addr: &str, what: &str) -> Result<(TcpListener, String), String> {
     let listener = TcpListener::bind(addr)

@@ -13,9 +13,10 @@ use axum::http::Request;
 use axum::routing::post as route_post;
 use axum::Router;
 use common::*;
-use zivacare_dev::backend::{self, Claim, Exchanged};
+use zivacare::axum::ClientIp;
+use zivacare::{AccessToken, Claim, Claimed, Connection, Ledger, SpecialToken};
+use zivacare_dev::backend;
 use zivacare_dev::crypto::{sha256_hex, Keyring};
-use zivacare_dev::http::ClientIp;
 use zivacare_dev::store::{Database, Store};
 
 async fn stored(w: &World) -> (i64, i64) {
@@ -831,9 +832,13 @@ async fn t11_a_claim_taken_over_fences_out_its_first_holder() {
     let user = "ann@example.com";
     let token = mint(&w, user, &["fitbit"]).await;
     let hash = sha256_hex(&token);
-    let Claim::Mine(first) = w.instance.claim(&hash, user).await.unwrap() else {
-        panic!("the first claim is the first holder's");
-    };
+    let (ledger, stale) = (w.instance.exchanges(), w.instance.stale_after());
+    let first = Claim::new(&SpecialToken::new(&token), user);
+    assert_eq!(
+        ledger.claim(&first, stale).await,
+        Ok(Claimed::New),
+        "the first claim is the first holder's"
+    );
     // The first holder is still working, but its claim looks stale: an hour old.
     age_claim(&w, &hash).await;
     // A retry takes it over, exchanges the token and stores the connection.
@@ -841,23 +846,15 @@ async fn t11_a_claim_taken_over_fences_out_its_first_holder() {
     assert_eq!(r.status, 200, "{}", r.text);
     let code = r.json()["zivaUserCode"].as_str().unwrap().to_owned();
     // The first holder comes back: its release and completion are refused.
-    assert!(w.instance.release(&hash, &first).await.is_err());
-    let late = Exchanged {
+    assert!(ledger.release(&first).await.is_err());
+    let late = Connection {
         ziva_user_code: "u-late".into(),
         name: "Late".into(),
         email: "late@example.com".into(),
-        access_token: "tok_SENTINEL_late".into(),
+        access_token: AccessToken::new("tok_SENTINEL_late"),
     };
-    assert!(w
-        .instance
-        .complete(&hash, &first, user, &late)
-        .await
-        .is_err());
-    assert!(w
-        .instance
-        .refuse(&hash, &first, "used_token")
-        .await
-        .is_err());
+    assert!(ledger.complete(&first, &late).await.is_err());
+    assert!(ledger.refuse(&first, "used_token").await.is_err());
     assert_eq!(stored(&w).await, (1, 1));
     let row = w
         .instance
@@ -876,23 +873,25 @@ async fn t11_a_claim_taken_over_fences_out_its_first_holder() {
     );
     assert_eq!(used_tokens(&w), 1, "one exchange at ZivaCare");
     // While the second holder works, the first cannot release its claim either.
-    let token = mint(&w, user, &["oura"]).await;
-    let hash = sha256_hex(&token);
-    let Claim::Mine(old) = w.instance.claim(&hash, user).await.unwrap() else {
-        panic!()
-    };
+    let token = SpecialToken::new(mint(&w, user, &["oura"]).await);
+    let hash = sha256_hex(token.expose());
+    let old = Claim::new(&token, user);
+    assert_eq!(ledger.claim(&old, stale).await, Ok(Claimed::New));
     age_claim(&w, &hash).await;
-    let Claim::Mine(new) = w.instance.claim(&hash, user).await.unwrap() else {
-        panic!("a stale claim is taken over")
-    };
-    assert_ne!(old, new);
-    assert!(w.instance.release(&hash, &old).await.is_err());
+    let new = Claim::new(&token, user);
+    assert_eq!(
+        ledger.claim(&new, stale).await,
+        Ok(Claimed::TakenOver),
+        "a stale claim is taken over"
+    );
+    assert_ne!(old.id(), new.id());
+    assert!(ledger.release(&old).await.is_err());
     assert_eq!(
         backend_count(w.dir.path(), "exchanges WHERE ziva_user_code IS NULL").await,
         1,
         "the new holder's claim is still there"
     );
-    w.instance.release(&hash, &new).await.unwrap();
+    ledger.release(&new).await.unwrap();
 }
 
 /// A claim left by an instance that died between claiming a token and storing

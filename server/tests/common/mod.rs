@@ -11,12 +11,13 @@ use http_body_util::BodyExt;
 use std::sync::Arc;
 use tower::ServiceExt;
 
+use zivacare::axum::ClientIp;
+use zivacare::ClientSecret;
 use zivacare_dev::auth::Sessions;
 use zivacare_dev::backend::{self, Backend, BackendConfig};
-use zivacare_dev::crypto::{Keyring, Secret};
-use zivacare_dev::http::ClientIp;
-use zivacare_dev::sandbox::{self, RegisteredApp, Sandbox, SandboxConfig};
+use zivacare_dev::crypto::Keyring;
 use zivacare_dev::store::{Database, Store, Val};
+use zivacare_sandbox::{self as sandbox, RegisteredApp, Sandbox, SandboxConfig};
 
 pub const APP_ORIGIN: &str = "http://127.0.0.1:8080";
 pub const CLIENT_ID: &str = "demo-client";
@@ -30,7 +31,7 @@ pub const SESSION_KEY: &str =
 pub fn app() -> RegisteredApp {
     RegisteredApp {
         client_id: CLIENT_ID.into(),
-        client_secret: Secret::new(SECRET),
+        client_secret: ClientSecret::new(SECRET),
         name: "Test <App>".into(),
         origins: vec![APP_ORIGIN.into()],
     }
@@ -47,11 +48,9 @@ pub struct World {
 
 pub fn sandbox_router(dir: &std::path::Path, ttl: i64) -> Router {
     let sb = Sandbox::open(SandboxConfig {
-        apps: vec![app()],
-        db_path: dir.join("sandbox.db"),
         token_ttl_secs: ttl,
         rate_limit_per_minute: 10_000,
-        client_ip: ClientIp::Peer,
+        ..SandboxConfig::new(vec![app()], dir.join("sandbox.db"))
     })
     .expect("sandbox db");
     sandbox::router(sb)
@@ -152,10 +151,10 @@ impl<'a> Setup<'a> {
     pub fn config(&self, database: Database, dir: &std::path::Path) -> BackendConfig {
         BackendConfig {
             client_id: CLIENT_ID.into(),
-            client_secret: Secret::new(self.secret),
+            client_secret: ClientSecret::new(self.secret),
             keys: Keyring::parse(KEYS).unwrap(),
             sessions: Sessions::new(SESSION_KEY, false).unwrap(),
-            zivacare_url: self.zivacare_url.into(),
+            zivacare_url: Some(self.zivacare_url.into()),
             connect_url: format!("{}/connect", self.zivacare_url),
             allowed_origins: vec![APP_ORIGIN.into()],
             database,
