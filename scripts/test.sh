@@ -37,10 +37,11 @@ cargo build -p zivacare-dev --quiet
 echo "== the npm package: its types resolve for ESM and bundlers (attw), and it lints clean (publint)"
 node_modules/.bin/attw --pack . --profile esm-only --format table-flipped
 node_modules/.bin/publint --strict
-echo "== the crate's docs (every public item documented, no broken link)"
+echo "== the crates' docs (every public item documented, no broken link)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet -p zivacare-connect --target wasm32-unknown-unknown
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet -p zivacare -p zivacare-sandbox --all-features
 
-echo "== native tests (SDK logic, sandbox and backend handlers)"
+echo "== native tests (SDK logic; the zivacare crate and the sandbox over real HTTP, with their doc examples; backend handlers)"
 counted cargo test --workspace --quiet
 
 echo "== backend tests again on PostgreSQL over TLS (a throwaway server; two instances share one database)"

@@ -57,7 +57,19 @@ pub use state::{Sandbox, SandboxConfig};
 /// The largest request body: a write of many records.
 const MAX_BODY: usize = 256 * 1024;
 
-/// The sandbox's routes.
+/// The sandbox's routes, to serve on a listener of your own (see [`spawn`]
+/// for one on a free port).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::net::SocketAddr;
+/// let sandbox = zivacare_sandbox::Sandbox::open(zivacare_sandbox::SandboxConfig::in_memory(vec![]))?;
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let app = zivacare_sandbox::router(sandbox).into_make_service_with_connect_info::<SocketAddr>();
+/// tokio::spawn(async move { axum::serve(listener, app).await });
+/// # Ok(()) }
+/// ```
 pub fn router(sandbox: Arc<Sandbox>) -> Router {
     let (per_minute, client_ip) = (sandbox.rate_limit_per_minute, sandbox.client_ip.clone());
     let limit = |route| rate_limited(route, per_minute, &client_ip);
@@ -99,7 +111,7 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
     request_log(router)
 }
 
-/// A sandbox serving on loopback, until dropped.
+/// A sandbox serving on loopback, until dropped (see [`spawn`]).
 pub struct Running {
     /// Its base URL, `http://127.0.0.1:PORT`: ZivaCare's hosts, both.
     pub url: String,
@@ -109,9 +121,39 @@ pub struct Running {
 }
 
 impl Running {
+    /// A client of the built-in demo app against this sandbox: what an
+    /// application's own tests use instead of ZivaCare.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sandbox = zivacare_sandbox::spawn_demo().await?;
+    /// let token = sandbox.mint("demo-client", "ann@example.com", &["omron"]).await?;
+    /// let connection = sandbox.client().exchange(token).await?;
+    /// assert_eq!(connection.email, "ann@example.com");
+    /// # Ok(()) }
+    /// ```
+    pub fn client(&self) -> zivacare::Client {
+        zivacare::Client::builder(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
+            .local(&self.url)
+            .build()
+            .expect("a loopback URL and the demo's credentials")
+    }
+
     /// Mints a specialToken for `client_user_id` of `client_id`, granting the
     /// sample data of `sources` (ids of [`SOURCES`]), as the Connect page's
     /// "Finish Connecting Data" does.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sandbox = zivacare_sandbox::spawn_demo().await?;
+    /// let token = sandbox.mint("demo-client", "ann@example.com", &["omron", "oura"]).await?;
+    /// let user = sandbox.client().user(sandbox.client().exchange(token).await?.access_token);
+    /// let pressures = user.page(zivacare::DataType::BloodPressures, zivacare::Query::new()).await?;
+    /// assert_eq!(pressures.total, 30);
+    /// # Ok(()) }
+    /// ```
     pub async fn mint(
         &self,
         client_id: &str,
@@ -133,6 +175,15 @@ impl Drop for Running {
 
 /// Starts a sandbox with `config` on a free port of 127.0.0.1, serving in
 /// this runtime until the [`Running`] is dropped.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// use zivacare_sandbox::{demo_app, spawn, SandboxConfig};
+/// let sandbox = spawn(SandboxConfig::in_memory(vec![demo_app(vec!["https://app.example.com".into()])])).await?;
+/// assert!(sandbox.url.starts_with("http://127.0.0.1:"));
+/// # Ok(()) }
+/// ```
 pub async fn spawn(config: SandboxConfig) -> std::io::Result<Running> {
     let sandbox = Sandbox::open(config).map_err(std::io::Error::other)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -142,4 +193,22 @@ pub async fn spawn(config: SandboxConfig) -> std::io::Result<Running> {
         let _ = axum::serve(listener, app).await;
     });
     Ok(Running { url, sandbox, task })
+}
+
+/// [`spawn`] with the built-in demo app (registered for the origins
+/// `http://127.0.0.1:8080` and `http://localhost:8080`), in memory.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let sandbox = zivacare_sandbox::spawn_demo().await?;
+/// # let _ = sandbox;
+/// # Ok(()) }
+/// ```
+pub async fn spawn_demo() -> std::io::Result<Running> {
+    spawn(SandboxConfig::in_memory(vec![demo_app(vec![
+        "http://127.0.0.1:8080".into(),
+        "http://localhost:8080".into(),
+    ])]))
+    .await
 }

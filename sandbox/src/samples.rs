@@ -11,6 +11,11 @@ use crate::util::{code_of, sha256_hex};
 
 /// A source a user can share: its id, its label on the Connect page, and the
 /// types it records.
+///
+/// ```
+/// let omron = zivacare_sandbox::SOURCES.iter().find(|s| s.id == "omron").unwrap();
+/// assert_eq!(omron.types, [zivacare::DataType::BloodPressures]);
+/// ```
 pub struct Source {
     /// The id, as records name their `source`.
     pub id: &'static str,
@@ -23,6 +28,13 @@ pub struct Source {
 use DataType as T;
 
 /// The sources of the Connect page: between them, every documented type.
+///
+/// ```
+/// use zivacare::DataType;
+/// for kind in DataType::ALL.into_iter().filter(|t| t.is_list()) {
+///     assert!(zivacare_sandbox::SOURCES.iter().any(|s| s.types.contains(&kind)));
+/// }
+/// ```
 pub const SOURCES: &[Source] = &[
     Source {
         id: "fitbit",

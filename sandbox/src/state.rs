@@ -12,6 +12,12 @@ use crate::apps::RegisteredApp;
 use crate::util::{now_secs, random_token, sha256_hex};
 
 /// How the sandbox is set up.
+///
+/// ```
+/// use zivacare_sandbox::{demo_app, SandboxConfig};
+/// let config = SandboxConfig { token_ttl_secs: 60, ..SandboxConfig::new(vec![demo_app(vec![])], "data/sandbox.db") };
+/// assert_eq!(config.rate_limit_per_minute, 120);
+/// ```
 pub struct SandboxConfig {
     /// The applications it knows.
     pub apps: Vec<RegisteredApp>,
@@ -29,6 +35,11 @@ pub struct SandboxConfig {
 impl SandboxConfig {
     /// For `apps`, keeping its data in the SQLite file `db_path`; tokens
     /// valid ten minutes, 120 requests a minute per client address.
+    ///
+    /// ```
+    /// let config = zivacare_sandbox::SandboxConfig::new(vec![], "data/sandbox.db");
+    /// assert_eq!(config.token_ttl_secs, 600);
+    /// ```
     pub fn new(apps: Vec<RegisteredApp>, db_path: impl Into<PathBuf>) -> SandboxConfig {
         SandboxConfig {
             apps,
@@ -41,6 +52,11 @@ impl SandboxConfig {
 
     /// For `apps`, keeping its data in memory, without rate limits that a
     /// test would reach: for tests.
+    ///
+    /// ```
+    /// let config = zivacare_sandbox::SandboxConfig::in_memory(vec![]);
+    /// assert_eq!(config.db_path.to_str(), Some(":memory:"));
+    /// ```
     pub fn in_memory(apps: Vec<RegisteredApp>) -> SandboxConfig {
         SandboxConfig {
             rate_limit_per_minute: 100_000,
@@ -84,7 +100,13 @@ CREATE TABLE IF NOT EXISTS profiles (
 );
 ";
 
-/// The sandbox: what a router serves.
+/// The sandbox: what a router serves (see [`crate::router`] and [`crate::spawn`]).
+///
+/// ```
+/// let sandbox = zivacare_sandbox::Sandbox::open(zivacare_sandbox::SandboxConfig::in_memory(vec![])).unwrap();
+/// let app: axum::Router = zivacare_sandbox::router(sandbox);
+/// # let _ = app;
+/// ```
 pub struct Sandbox {
     pub(crate) apps: Vec<RegisteredApp>,
     pub(crate) rate_limit_per_minute: u32,
@@ -106,7 +128,7 @@ pub(crate) struct Holder {
 }
 
 impl Sandbox {
-    /// Opens the sandbox's database (creating it if needed).
+    /// Opens the sandbox's database (creating it if needed; see the type's example).
     pub fn open(config: SandboxConfig) -> rusqlite::Result<Arc<Sandbox>> {
         if let Some(dir) = config
             .db_path
@@ -146,6 +168,15 @@ impl Sandbox {
     /// granting the sample data of `sources`: what the Connect page's
     /// "Finish Connecting Data" does, for tests that need a token without a
     /// browser.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let running = zivacare_sandbox::spawn_demo().await?;
+    /// let token = running.sandbox.mint("demo-client", "ann@example.com", &["fitbit"]).await.map_err(|e| e.message)?;
+    /// assert!(zivacare::text::is_token_text(&token));
+    /// # Ok(()) }
+    /// ```
     pub async fn mint(
         &self,
         client_id: &str,

@@ -50,8 +50,11 @@ eachEngine(({ engine, test, inContext }) => {
       values: [...s.querySelectorAll("tbody td:nth-child(2)")].map((td) => td.textContent.split(" ")[0]),
       name: s.querySelector("svg title").textContent,
       summary: s.querySelector("svg desc").textContent,
+      legend: [...s.querySelectorAll(".legend li")].map((li) => li.textContent),
     })));
     assert.deepEqual(charts.map((c) => c.title), ["Steps", "Heart rate", "Weight"]);
+    // Each line is named by its source in the chart's legend.
+    assert.deepEqual(charts.map((c) => c.legend), [["fitbit"], ["fitbit"], ["withings"]]);
     for (const c of charts) {
       assert.equal(c.points, 7, c.title);
       assert.equal(c.points, c.rows, c.title);
@@ -81,6 +84,37 @@ eachEngine(({ engine, test, inContext }) => {
     // A reload still shows the stored connection (the session is kept).
     await page.reload();
     await page.waitForText(/^Connected to ZivaCare as/);
+  }));
+
+  test("blood pressure and sleep are charts too, each line named in a legend", inContext(async (ctx) => {
+    const user = as("bea.types");
+    const page = await openApp(ctx, stack.appUrl, user);
+    await finishIn(await clickConnect(page), ["Omron Evolv (blood pressure monitor)", "Oura Ring (wearable)"]);
+    await page.waitForElement({ role: "heading", name: "Sleep" });
+    const charts = await page.evaluate(() => [...document.querySelectorAll("#readings-list .reading")].map((s) => ({
+      title: s.querySelector("h3").textContent,
+      lines: s.querySelectorAll("svg polyline").length,
+      points: s.querySelectorAll("svg circle").length,
+      rows: [...s.querySelectorAll("tbody tr")].map((tr) => tr.children[1].textContent),
+      legend: [...s.querySelectorAll(".legend li")].map((li) => li.textContent),
+      summary: s.querySelector("svg desc").textContent,
+    })));
+    // Oura gives heart rate and sleep, Omron blood pressure; the page shows the types it has readings of.
+    assert.deepEqual(charts.map((c) => c.title), ["Heart rate", "Blood pressure", "Sleep"]);
+    const [heart, pressure, sleep] = charts;
+    assert.deepEqual(heart.legend, ["oura"]);
+    assert.deepEqual(pressure.legend, ["omron, systolic", "omron, diastolic"]);
+    assert.equal(pressure.lines, 2);
+    assert.equal(pressure.points, 14, "7 readings, two measures each");
+    assert.match(pressure.rows[0], /^\d{3}\/\d{2} mmHg$/);
+    assert.ok(pressure.summary.includes(`latest ${pressure.rows[0]}`), pressure.summary);
+    assert.deepEqual(sleep.legend, ["oura, asleep"]);
+    assert.match(sleep.rows[0], /^\d(\.\d)? hours asleep$/);
+    // What the page charts is what ZivaCare holds for this user.
+    const stored = await appGet(page, "/api/zivacare/data/blood_pressures");
+    assert.equal(stored.status, 200);
+    const newest = stored.body.bloodPressures[0];
+    assert.equal(pressure.rows[0], `${newest.systolic}/${newest.diastolic} mmHg`);
   }));
 
   test("two people in two browser profiles each see their own connection and readings only", async () => {

@@ -7,7 +7,7 @@
 //! extractor (anything that is [`FromRequestParts`] and [`ConnectUser`]), and
 //! a [`Ledger`] for the exactly-once record of exchanges.
 //!
-//! ```no_run
+//! ```
 //! use axum::{extract::FromRequestParts, http::request::Parts, Router};
 //! use zivacare::axum::{ConnectUser, Refusal, TokenRoute};
 //! use zivacare::{Client, MemoryLedger};
@@ -29,12 +29,28 @@
 //!     }
 //! }
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let sandbox = zivacare_sandbox::spawn_demo().await?;
+//! # std::env::set_var("ZIVACARE_CLIENT_ID", "demo-client");
+//! # std::env::set_var("ZIVACARE_CLIENT_SECRET", "sandbox-demo-secret");
+//! # std::env::set_var("ZIVACARE_API_URL", &sandbox.url);
 //! let tokens = TokenRoute::new(Client::from_env()?, MemoryLedger::new())
 //!     .allowed_origins(["https://app.example.com"]);
 //! let app: Router = Router::new().route("/api/zivacare/token", tokens.post::<User, _>());
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! axum::serve(listener, app).await?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! # let url = format!("http://{}/api/zivacare/token", listener.local_addr()?);
+//! tokio::spawn(async move { axum::serve(listener, app).await });
+//! # // The SDK's forward, from the app's page, for the signed-in user:
+//! # let special_token = sandbox.mint("demo-client", "ann@example.com", &[]).await?;
+//! # let answer = reqwest::Client::new().post(url)
+//! #     .header("origin", "https://app.example.com").header("x-zivacare-connect", "1")
+//! #     .header("x-user", "ann@example.com")
+//! #     .json(&serde_json::json!({ "specialToken": special_token, "clientId": "demo-client",
+//! #         "clientUserId": "ann@example.com", "state": "s" }))
+//! #     .send().await?;
+//! # assert_eq!(answer.status(), 200);
+//! # assert_eq!(answer.json::<serde_json::Value>().await?["connected"], true);
 //! # Ok(()) }
 //! ```
 
@@ -81,6 +97,12 @@ pub struct Refusal {
 
 impl Refusal {
     /// A refusal with `status`, `code` and `message`.
+    ///
+    /// ```
+    /// use axum::http::StatusCode;
+    /// let r = zivacare::axum::Refusal::new(StatusCode::NOT_FOUND, "not_connected", "This user is not connected");
+    /// assert_eq!((r.status, r.code), (StatusCode::NOT_FOUND, "not_connected"));
+    /// ```
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Refusal {
         Refusal {
             status,
@@ -90,21 +112,37 @@ impl Refusal {
     }
 
     /// 400 with `code`.
+    ///
+    /// ```
+    /// assert_eq!(zivacare::axum::Refusal::bad_request("invalid_request", "No").status, 400);
+    /// ```
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Refusal {
         Refusal::new(StatusCode::BAD_REQUEST, code, message)
     }
 
     /// 403 `forbidden`.
+    ///
+    /// ```
+    /// assert_eq!(zivacare::axum::Refusal::forbidden("Origin not allowed").code, "forbidden");
+    /// ```
     pub fn forbidden(message: impl Into<String>) -> Refusal {
         Refusal::new(StatusCode::FORBIDDEN, "forbidden", message)
     }
 
     /// 401 `unauthenticated`: no valid session.
+    ///
+    /// ```
+    /// assert_eq!(zivacare::axum::Refusal::unauthenticated().status, 401);
+    /// ```
     pub fn unauthenticated() -> Refusal {
         Refusal::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Sign in first")
     }
 
     /// 500 `internal_error`, saying nothing of what failed.
+    ///
+    /// ```
+    /// assert_eq!(zivacare::axum::Refusal::internal().message, "Something went wrong");
+    /// ```
     pub fn internal() -> Refusal {
         Refusal::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -187,6 +225,24 @@ impl From<JsonRejection> for Refusal {
 /// media type, 413 beyond the route's body limit, 400 for anything that is
 /// not `T` (unknown, duplicate or missing keys, wrong types, with
 /// `#[serde(deny_unknown_fields)]`).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use axum::{body::Body, http::Request, routing::post, Router};
+/// use tower::ServiceExt;
+/// use zivacare::axum::AppJson;
+///
+/// #[derive(serde::Deserialize)]
+/// #[serde(deny_unknown_fields)]
+/// struct SignIn { user: String }
+///
+/// let app: Router = Router::new().route("/session", post(|AppJson(s): AppJson<SignIn>| async move { s.user }));
+/// let extra = Request::post("/session").header("content-type", "application/json")
+///     .body(Body::from(r#"{"user": "ann", "admin": true}"#)).unwrap();
+/// assert_eq!(app.oneshot(extra).await.unwrap().status(), 400);
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct AppJson<T>(pub T);
 
@@ -207,6 +263,10 @@ where
 
 /// The header the SDK sends with its forward: a form or a simple
 /// cross-origin request cannot send it.
+///
+/// ```
+/// assert_eq!(zivacare::axum::CONNECT_HEADER, "x-zivacare-connect");
+/// ```
 pub const CONNECT_HEADER: &str = "x-zivacare-connect";
 
 /// The CSRF defence of a request that changes something: it comes from one
@@ -236,6 +296,22 @@ pub fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), Refus
 
 /// [`check_origin`] as middleware, for an application's own routes that
 /// change something: `middleware::from_fn_with_state(Arc::new(origins), require_origin)`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::sync::Arc;
+/// use axum::{body::Body, http::Request, middleware, routing::post, Router};
+/// use tower::ServiceExt;
+///
+/// let origins = Arc::new(vec!["https://app.example.com".to_owned()]);
+/// let app: Router = Router::new()
+///     .route("/sign-out", post(|| async { "bye" }))
+///     .route_layer(middleware::from_fn_with_state(origins, zivacare::axum::require_origin));
+/// let forged = Request::post("/sign-out").header("origin", "https://evil.example").body(Body::empty()).unwrap();
+/// assert_eq!(app.oneshot(forged).await.unwrap().status(), 403);
+/// # }
+/// ```
 pub async fn require_origin(
     State(allowed): State<Arc<Vec<String>>>,
     req: Request,
@@ -277,6 +353,13 @@ impl ClientIp {
 
     /// The client's address; `None` when unknown (in-process requests, or no
     /// such header: those share one limit).
+    ///
+    /// ```
+    /// use zivacare::axum::ClientIp;
+    /// let req = axum::http::Request::get("/").header("x-forwarded-for", "192.0.2.1, 10.0.0.1").body(()).unwrap();
+    /// assert_eq!(ClientIp::parse("x-forwarded-for").unwrap().of(&req), Some("192.0.2.1".parse().unwrap()));
+    /// assert_eq!(ClientIp::Peer.of(&req), None);
+    /// ```
     pub fn of<T>(&self, req: &axum::http::Request<T>) -> Option<IpAddr> {
         match self {
             ClientIp::Peer => req
@@ -308,6 +391,22 @@ impl KeyExtractor for ClientIp {
 /// `route`, limited to `per_minute` requests a minute per client address (a
 /// bucket that refills steadily); beyond it, 429 `rate_limited` with
 /// `Retry-After`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use axum::{body::Body, http::Request, routing::get, Router};
+/// use tower::ServiceExt;
+/// use zivacare::axum::{rate_limited, ClientIp};
+///
+/// let app: Router = Router::new().route("/status", rate_limited(get(|| async { "ok" }), 1, &ClientIp::Peer));
+/// let status = || Request::get("/status").body(Body::empty()).unwrap();
+/// assert_eq!(app.clone().oneshot(status()).await.unwrap().status(), 200);
+/// let limited = app.oneshot(status()).await.unwrap();
+/// assert_eq!(limited.status(), 429);
+/// assert!(limited.headers().contains_key("retry-after"));
+/// # }
+/// ```
 pub fn rate_limited<S: Clone + Send + Sync + 'static>(
     route: MethodRouter<S>,
     per_minute: u32,
@@ -341,6 +440,12 @@ pub fn rate_limited<S: Clone + Send + Sync + 'static>(
 /// `router` with request logs: one span per request with its method and path,
 /// never its query (where ZivaCare's data API takes an access_token) nor any
 /// header; each answer logged with its status and latency.
+///
+/// ```
+/// use axum::{routing::get, Router};
+/// let app: Router = zivacare::axum::request_log(Router::new().route("/", get(|| async { "ok" })));
+/// # let _ = app;
+/// ```
 pub fn request_log<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
     router.layer(
         TraceLayer::new_for_http()
@@ -355,6 +460,12 @@ pub fn request_log<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Route
 /// Marks an answer personal: never cached (`Cache-Control: no-store`), never
 /// sniffed (`X-Content-Type-Options: nosniff`). The token route's answers are;
 /// an application's own API answers about its user should be too.
+///
+/// ```
+/// let mut headers = axum::http::HeaderMap::new();
+/// zivacare::axum::personal(&mut headers);
+/// assert_eq!(headers["cache-control"], "no-store");
+/// ```
 pub fn personal(headers: &mut HeaderMap) {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(
@@ -363,13 +474,26 @@ pub fn personal(headers: &mut HeaderMap) {
     );
 }
 
-/// The signed-in user of a request, as the application's extractor gives it.
+/// The signed-in user of a request, as the application's extractor gives it
+/// (see the module's example for the extractor itself).
+///
+/// ```
+/// struct SessionUser { email: String }
+/// impl zivacare::axum::ConnectUser for SessionUser {
+///     fn client_user_id(&self) -> &str { &self.email }
+/// }
+/// # let _ = SessionUser { email: String::new() }.email;
+/// ```
 pub trait ConnectUser {
     /// The user's id, the one the page passes as `clientUserId`.
     fn client_user_id(&self) -> &str;
 }
 
 /// The largest forward accepted: the SDK's is a few hundred bytes.
+///
+/// ```
+/// assert_eq!(zivacare::axum::MAX_FORWARD_BODY, 4096);
+/// ```
 pub const MAX_FORWARD_BODY: usize = 4096;
 
 /// The SDK's forward, as accepted: exactly these keys.
@@ -417,6 +541,29 @@ impl Forward {
 /// | 502 `upstream_error`, 504 `upstream_timeout` | ZivaCare down, unreachable, answering garbage, or too slow |
 /// | 429 `rate_limited` | over [`TokenRoute::rate_limit`] |
 /// | 500 `internal_error` | the ledger failed (details in the log only) |
+///
+/// The module's example serves one and forwards a token through it; here, the
+/// settings:
+///
+/// ```
+/// use std::sync::Arc;
+/// use zivacare::axum::{ClientIp, TokenRoute};
+/// # struct User(String);
+/// # impl<S: Send + Sync> axum::extract::FromRequestParts<S> for User {
+/// #     type Rejection = zivacare::axum::Refusal;
+/// #     async fn from_request_parts(_: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+/// #         Err(zivacare::axum::Refusal::unauthenticated())
+/// #     }
+/// # }
+/// # impl zivacare::axum::ConnectUser for User { fn client_user_id(&self) -> &str { &self.0 } }
+/// let client = zivacare::Client::builder("your-client-id", "your-client-secret").build().unwrap();
+/// let ledger = Arc::new(zivacare::MemoryLedger::new()); // yours: over your database
+/// let route: axum::routing::MethodRouter = TokenRoute::new(client, Arc::clone(&ledger))
+///     .allowed_origins(["https://app.example.com", "https://www.example.com"])
+///     .rate_limit(120, ClientIp::parse("x-forwarded-for").unwrap())
+///     .post::<User, _>();
+/// # let _ = route;
+/// ```
 pub struct TokenRoute<L> {
     client: Client,
     ledger: L,

@@ -15,8 +15,16 @@ use crate::secret::{AccessToken, ClientSecret, SpecialToken};
 use crate::user::User;
 
 /// ZivaCare's developer host: the token exchange and user creation.
+///
+/// ```
+/// assert_eq!(zivacare::PRODUCTION_DEVELOPER_URL, "https://developer.zivacare.com");
+/// ```
 pub const PRODUCTION_DEVELOPER_URL: &str = "https://developer.zivacare.com";
 /// ZivaCare's API host: the data API.
+///
+/// ```
+/// assert_eq!(zivacare::PRODUCTION_API_URL, "https://api.zivacare.com");
+/// ```
 pub const PRODUCTION_API_URL: &str = "https://api.zivacare.com";
 
 /// Where the client sends its requests.
@@ -39,11 +47,38 @@ pub enum Environment {
 }
 
 /// How long a request may take, whole, unless the builder says otherwise.
+///
+/// ```
+/// let client = zivacare::Client::builder("id", "secret").build().unwrap();
+/// assert_eq!(client.timeout(), zivacare::DEFAULT_TIMEOUT);
+/// ```
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many times a read is tried again, unless the builder says otherwise.
+///
+/// ```
+/// assert_eq!(zivacare::DEFAULT_READ_RETRIES, 2);
+/// ```
 pub const DEFAULT_READ_RETRIES: u32 = 2;
 
-/// Builds a [`Client`]; see [`Client::builder`].
+/// Builds a [`Client`]; see [`Client::builder`]. Every setting has a default.
+///
+/// ```
+/// use std::time::Duration;
+/// use zivacare::{Client, Environment, Error, UnitSystem};
+///
+/// let client = Client::builder("your-client-id", "your-client-secret")
+///     .environment(Environment::Production)
+///     .timeout(Duration::from_secs(8))
+///     .connect_timeout(Duration::from_secs(2))
+///     .unit_system(UnitSystem::Uk)
+///     .read_retries(1)
+///     .build()
+///     .unwrap();
+/// assert_eq!(client.timeout(), Duration::from_secs(8));
+/// // Plain http only to a loopback host: the secret never travels in clear.
+/// let err = Client::builder("id", "secret").local("http://zivacare.example.com").build();
+/// assert!(matches!(err, Err(Error::Config { .. })));
+/// ```
 #[derive(Debug)]
 #[must_use]
 pub struct ClientBuilder {
@@ -123,7 +158,8 @@ impl ClientBuilder {
         self
     }
 
-    /// The client, or a [`Error::Config`] naming what is wrong.
+    /// The client, or a [`Error::Config`] naming what is wrong (see the
+    /// builder's example).
     pub fn build(self) -> Result<Client, Error> {
         if self.client_id.trim().is_empty() {
             return Err(Error::Config {
@@ -184,13 +220,18 @@ pub(crate) struct Inner {
 /// A client of ZivaCare's API for one application: cheap to clone (one HTTP
 /// client inside, shared), safe to share between tasks.
 ///
-/// ```no_run
-/// # async fn run() -> Result<(), zivacare::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sandbox = zivacare_sandbox::spawn_demo().await?;
+/// # let the_special_token = sandbox.mint("demo-client", "ann@example.com", &["fitbit"]).await?;
 /// use zivacare::{Client, DataType, Query};
 ///
-/// let client = Client::builder("your-client-id", "your-client-secret").build()?;
+/// let client = Client::builder("demo-client", "sandbox-demo-secret")
+/// #   .local(&sandbox.url)
+///     .build()?;
 /// // The specialToken your page forwarded, once:
-/// let connection = client.exchange("the-special-token").await?;
+/// let connection = client.exchange(the_special_token).await?;
 /// // Store connection.ziva_user_code and connection.access_token; later:
 /// let user = client.user(connection.access_token.clone());
 /// let page = user.page(DataType::HeartRates, Query::new().limit(7)).await?;
@@ -214,6 +255,16 @@ impl std::fmt::Debug for Client {
 }
 
 /// What the token exchange gives: the user's code and access token.
+///
+/// ```
+/// let connection = zivacare::Connection {
+///     ziva_user_code: "e231e984-2209-4a10-b634-2257b89c200f".into(),
+///     access_token: "acc_secret".into(),
+///     name: "Ann".into(),
+///     email: "ann@example.com".into(),
+/// };
+/// assert!(!format!("{connection:?}").contains("acc_secret"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Connection {
     /// The user's global code at ZivaCare.
@@ -226,7 +277,18 @@ pub struct Connection {
     pub email: String,
 }
 
-/// What user creation gives: the new user's specialToken, to exchange.
+/// What user creation gives: the new user's specialToken, to exchange
+/// (see [`Client::create_user`]).
+///
+/// ```
+/// let created = zivacare::CreatedUser {
+///     special_token: "tok_secret".into(),
+///     client_id: "your-client-id".into(),
+///     client_user_id: "ann@example.com".into(),
+///     client_user_name: "Ann".into(),
+/// };
+/// assert!(!format!("{created:?}").contains("tok_secret"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CreatedUser {
     /// The one-time token to exchange with [`Client::exchange`].
@@ -329,11 +391,16 @@ impl Client {
     }
 
     /// Your application's clientId.
+    ///
+    /// ```
+    /// let client = zivacare::Client::builder("your-client-id", "secret").build().unwrap();
+    /// assert_eq!(client.client_id(), "your-client-id");
+    /// ```
     pub fn client_id(&self) -> &str {
         &self.inner.client_id
     }
 
-    /// How long each request may take, as built.
+    /// How long each request may take, as built (see [`DEFAULT_TIMEOUT`]).
     pub fn timeout(&self) -> Duration {
         self.inner.timeout
     }
@@ -345,14 +412,21 @@ impl Client {
     /// repeated, and a redirect is never followed (it would send the
     /// clientSecret again).
     ///
-    /// ```no_run
-    /// # async fn run(client: zivacare::Client) {
-    /// match client.exchange("the-special-token").await {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = zivacare_sandbox::spawn_demo().await?;
+    /// # let client = sandbox.client();
+    /// # let the_special_token = sandbox.mint("demo-client", "ann@example.com", &[]).await?;
+    /// match client.exchange(the_special_token.as_str()).await {
     ///     Ok(connection) => println!("connected {}", connection.ziva_user_code),
     ///     Err(zivacare::Error::TokenRejected { .. }) => println!("connect again"),
     ///     Err(e) => eprintln!("{e} ({})", e.code()),
     /// }
-    /// # }
+    /// // Once only: the same token again is refused.
+    /// let again = client.exchange(the_special_token).await.unwrap_err();
+    /// assert_eq!(again.code(), "token_rejected");
+    /// # Ok(()) }
     /// ```
     pub async fn exchange(
         &self,
@@ -394,11 +468,17 @@ impl Client {
     /// the user's specialToken, to [`exchange`](Client::exchange). Sent once.
     /// A user that exists already is [`Error::DuplicateUser`] (`0001`).
     ///
-    /// ```no_run
-    /// # async fn run(client: zivacare::Client) -> Result<(), zivacare::Error> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = zivacare_sandbox::spawn_demo().await?;
+    /// # let client = sandbox.client();
     /// let created = client.create_user("ann@example.com", "Ann Example").await?;
     /// let connection = client.exchange(created.special_token).await?;
-    /// # let _ = connection; Ok(()) }
+    /// assert_eq!(connection.name, "Ann Example");
+    /// let again = client.create_user("ann@example.com", "Ann").await.unwrap_err();
+    /// assert!(matches!(again, zivacare::Error::DuplicateUser { .. }));
+    /// # Ok(()) }
     /// ```
     pub async fn create_user(
         &self,
@@ -447,11 +527,17 @@ impl Client {
 
     /// The data API for the user of `access_token`.
     ///
-    /// ```no_run
-    /// # async fn run(client: zivacare::Client, stored_token: String) -> Result<(), zivacare::Error> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = zivacare_sandbox::spawn_demo().await?;
+    /// # let client = sandbox.client();
+    /// # let token = sandbox.mint("demo-client", "ann@example.com", &[]).await?;
+    /// # let stored_token = client.exchange(token).await?.access_token;
     /// let user = client.user(stored_token);
     /// let profile = user.profile().await?;
-    /// # let _ = profile; Ok(()) }
+    /// assert_eq!(profile.fields["email"], "ann@example.com");
+    /// # Ok(()) }
     /// ```
     pub fn user(&self, access_token: impl Into<AccessToken>) -> User {
         User::new(self.clone(), access_token.into())

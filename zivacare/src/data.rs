@@ -132,6 +132,11 @@ impl DataType {
     }
 
     /// Whether the type is a list of records (all but [`DataType::Profile`]).
+    ///
+    /// ```
+    /// assert!(zivacare::DataType::Sleeps.is_list());
+    /// assert!(!zivacare::DataType::Profile.is_list());
+    /// ```
     pub fn is_list(self) -> bool {
         self != DataType::Profile
     }
@@ -144,6 +149,11 @@ impl fmt::Display for DataType {
 }
 
 /// A name that is not one of ZivaCare's data types.
+///
+/// ```
+/// let err = "lab_results".parse::<zivacare::DataType>().unwrap_err();
+/// assert_eq!(err.to_string(), "not one of ZivaCare's data types");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnknownDataType;
 
@@ -188,6 +198,10 @@ pub enum UnitSystem {
 
 impl UnitSystem {
     /// The header's value: `"metric"`, `"us"` or `"uk"`.
+    ///
+    /// ```
+    /// assert_eq!(zivacare::UnitSystem::Us.as_str(), "us");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             UnitSystem::Metric => "metric",
@@ -255,6 +269,11 @@ pub struct Day {
 
 impl Day {
     /// The day, if it exists.
+    ///
+    /// ```
+    /// assert!(zivacare::Day::new(2016, 2, 29).is_some());
+    /// assert!(zivacare::Day::new(2015, 2, 29).is_none());
+    /// ```
     pub fn new(year: i64, month: u32, day: u32) -> Option<Day> {
         if !(1..=12).contains(&month) || !(1..=31).contains(&day) || !(0..=9999).contains(&year) {
             return None;
@@ -265,6 +284,10 @@ impl Day {
     }
 
     /// The day that holds `secs` seconds since the epoch (UTC).
+    ///
+    /// ```
+    /// assert_eq!(zivacare::Day::from_unix(1_451_663_521).to_string(), "2016-01-01");
+    /// ```
     pub fn from_unix(secs: i64) -> Day {
         Day {
             days: secs.div_euclid(86_400),
@@ -272,11 +295,21 @@ impl Day {
     }
 
     /// Seconds since the epoch of the day's midnight (UTC).
+    ///
+    /// ```
+    /// let day: zivacare::Day = "2016-01-01".parse().unwrap();
+    /// assert_eq!(day.unix(), 1_451_606_400);
+    /// ```
     pub fn unix(self) -> i64 {
         self.days * 86_400
     }
 
     /// The next day.
+    ///
+    /// ```
+    /// let day: zivacare::Day = "2016-02-28".parse().unwrap();
+    /// assert_eq!(day.next().next().to_string(), "2016-03-01");
+    /// ```
     pub fn next(self) -> Day {
         Day {
             days: self.days + 1,
@@ -292,6 +325,10 @@ impl fmt::Display for Day {
 }
 
 /// Text that is not a day written `YYYY-MM-DD`, or not a time ZivaCare writes.
+///
+/// ```
+/// assert_eq!("31/12/2016".parse::<zivacare::Day>(), Err(zivacare::BadDate));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BadDate;
 
@@ -343,21 +380,39 @@ pub struct Timestamp(i64);
 
 impl Timestamp {
     /// `secs` seconds since the epoch.
+    ///
+    /// ```
+    /// assert_eq!(zivacare::Timestamp::from_unix(0).to_string(), "1970-01-01 00:00:00+00");
+    /// ```
     pub fn from_unix(secs: i64) -> Timestamp {
         Timestamp(secs)
     }
 
     /// Seconds since the epoch.
+    ///
+    /// ```
+    /// let t: zivacare::Timestamp = "1970-01-01T00:01:00Z".parse().unwrap();
+    /// assert_eq!(t.unix(), 60);
+    /// ```
     pub fn unix(self) -> i64 {
         self.0
     }
 
     /// The day it falls on (UTC).
+    ///
+    /// ```
+    /// let t: zivacare::Timestamp = "2016-01-01T23:30:00-02:00".parse().unwrap();
+    /// assert_eq!(t.day().to_string(), "2016-01-02");
+    /// ```
     pub fn day(self) -> Day {
         Day::from_unix(self.0)
     }
 
     /// `YYYY-MM-DDTHH:MM:SSZ`.
+    ///
+    /// ```
+    /// assert_eq!(zivacare::Timestamp::from_unix(60).to_iso8601(), "1970-01-01T00:01:00Z");
+    /// ```
     pub fn to_iso8601(self) -> String {
         let (y, mo, d, h, mi, s) = civil(self.0);
         format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
@@ -438,6 +493,10 @@ pub struct Query {
 
 impl Query {
     /// No options: ZivaCare's defaults.
+    ///
+    /// ```
+    /// assert!(zivacare::Query::new().pairs().is_empty());
+    /// ```
     pub fn new() -> Query {
         Query::default()
     }
@@ -461,17 +520,30 @@ impl Query {
     }
 
     /// Records up to this day, included.
+    ///
+    /// ```
+    /// let q = zivacare::Query::new().end("2016-01-31".parse().unwrap());
+    /// assert_eq!(q.pairs(), [("end", "2016-01-31".to_owned())]);
+    /// ```
     pub fn end(mut self, day: Day) -> Query {
         self.end = Some(day);
         self
     }
 
     /// The limit asked for, if any.
+    ///
+    /// ```
+    /// assert_eq!(zivacare::Query::new().limit(5).get_limit(), Some(5));
+    /// ```
     pub fn get_limit(&self) -> Option<u32> {
         self.limit
     }
 
     /// The offset asked for, if any.
+    ///
+    /// ```
+    /// assert_eq!(zivacare::Query::new().get_offset(), None);
+    /// ```
     pub fn get_offset(&self) -> Option<u32> {
         self.offset
     }
@@ -605,7 +677,13 @@ impl Record {
     }
 }
 
-/// One page of a list: its records, and how many the whole list holds.
+/// One page of a list: its records, and how many the whole list holds
+/// (see [`User::page`](crate::User::page)).
+///
+/// ```
+/// let page = zivacare::Page { records: vec![zivacare::Record::new("fitbit").value(90.0)], total: 30 };
+/// assert!(page.total > page.records.len() as u64, "more pages");
+/// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Page {
     /// The records of this page, newest first.
@@ -614,7 +692,13 @@ pub struct Page {
     pub total: u64,
 }
 
-/// The user's profile: what ZivaCare knows of them.
+/// The user's profile: what ZivaCare knows of them (see
+/// [`User::profile`](crate::User::profile)).
+///
+/// ```
+/// let profile: zivacare::Profile = serde_json::from_str(r#"{"user_code": "u1", "name": "Ann"}"#).unwrap();
+/// assert_eq!((profile.user_code.as_deref(), profile.fields["name"].as_str()), (Some("u1"), Some("Ann")));
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
     /// The user's global code.

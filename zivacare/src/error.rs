@@ -147,6 +147,11 @@ impl Error {
     }
 
     /// ZivaCare's own code, when it gave one (`"0011"`, `"used_token"`, …).
+    ///
+    /// ```
+    /// let e = zivacare::Error::UnknownApplication { message: "Check both clientId and clientSecret".into() };
+    /// assert_eq!(e.zivacare_code(), Some("0011"));
+    /// ```
     pub fn zivacare_code(&self) -> Option<&str> {
         match self {
             Error::DuplicateUser { .. } => Some("0001"),
@@ -162,6 +167,11 @@ impl Error {
     }
 
     /// The HTTP status ZivaCare answered with, when it answered.
+    ///
+    /// ```
+    /// assert_eq!(zivacare::Error::Upstream { status: 503 }.status(), Some(503));
+    /// assert_eq!(zivacare::Error::Timeout.status(), None);
+    /// ```
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Api { status, .. } | Error::Upstream { status } => Some(*status),
@@ -172,6 +182,11 @@ impl Error {
 
     /// Whether the same request may succeed later: an outage, a timeout, a
     /// rate limit. (A one-time call is still never repeated by the client.)
+    ///
+    /// ```
+    /// assert!(zivacare::Error::Timeout.is_transient());
+    /// assert!(!zivacare::Error::TokenRejected { code: "used_token".into(), message: String::new() }.is_transient());
+    /// ```
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Upstream { status } => *status >= 500,

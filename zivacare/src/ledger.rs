@@ -80,6 +80,18 @@ impl Claim {
 }
 
 /// An entry of the ledger, as another request left it.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::time::Duration;
+/// use zivacare::{Claim, Claimed, Entry, Ledger, MemoryLedger, SpecialToken};
+/// let (ledger, token) = (MemoryLedger::new(), SpecialToken::new("tok"));
+/// ledger.claim(&Claim::new(&token, "ann"), Duration::from_secs(60)).await.unwrap();
+/// let other = ledger.claim(&Claim::new(&token, "ann"), Duration::from_secs(60)).await.unwrap();
+/// assert_eq!(other, Claimed::Held(Entry::Pending { client_user_id: "ann".into() }));
+/// # }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Entry {
     /// Claimed and not ended yet (its holder is at ZivaCare).
@@ -113,7 +125,11 @@ impl Entry {
     }
 }
 
-/// What [`Ledger::claim`] did.
+/// What [`Ledger::claim`] did (see [`Entry`]'s example).
+///
+/// ```
+/// assert_ne!(zivacare::Claimed::New, zivacare::Claimed::TakenOver);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Claimed {
     /// The token had no entry: it is this claim's now.
@@ -126,6 +142,11 @@ pub enum Claimed {
 }
 
 /// How the ledger failed. Its text goes to logs, never to a client.
+///
+/// ```
+/// let e = zivacare::LedgerError::Fenced("taken over".into());
+/// assert_eq!(e.to_string(), "the claim is no longer this one's: taken over");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LedgerError {
@@ -150,7 +171,30 @@ impl std::error::Error for LedgerError {}
 /// The record of claims on specialTokens, over the application's database.
 /// Each operation is one atomic change (a transaction, or one statement with
 /// a condition); see [`MemoryLedger`] for the reference behaviour, and the
-/// reference backend's `store.rs` for one over SQLite and PostgreSQL.
+/// reference backend's `exchanges.rs` for one over SQLite and PostgreSQL.
+///
+/// A ledger is only called by [`exchange_once`]; this is what each call means:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::time::Duration;
+/// use zivacare::{Claim, Claimed, Connection, Ledger, LedgerError, MemoryLedger, SpecialToken};
+///
+/// let (ledger, token) = (MemoryLedger::new(), SpecialToken::new("tok"));
+/// let stale = Duration::from_secs(20);
+/// let mine = Claim::new(&token, "ann@example.com");
+/// assert_eq!(ledger.claim(&mine, stale).await, Ok(Claimed::New));
+/// // Another request's claim cannot end it; this one's can, once.
+/// let theirs = Claim::new(&token, "ann@example.com");
+/// assert!(matches!(ledger.release(&theirs).await, Err(LedgerError::Fenced(_))));
+/// let connection = Connection {
+///     ziva_user_code: "u1".into(), access_token: "acc".into(), name: "Ann".into(), email: String::new(),
+/// };
+/// ledger.complete(&mine, &connection).await.unwrap();
+/// assert!(ledger.refuse(&mine, "used_token").await.is_err());
+/// # }
+/// ```
 pub trait Ledger: Send + Sync + 'static {
     /// Records `claim` if its token has no entry, or takes over a pending
     /// entry of the same user whose claim is older than `stale_after` (by the
@@ -217,6 +261,10 @@ impl<L: Ledger> Ledger for Arc<L> {
 /// How long an exchanged connection's write is retried when the ledger
 /// refuses it: ZivaCare has spent the token, so its access token must not be
 /// lost to a passing failure.
+///
+/// ```
+/// assert_eq!(zivacare::WRITE_BUDGET.as_secs(), 5);
+/// ```
 pub const WRITE_BUDGET: Duration = Duration::from_secs(5);
 /// How often a request waits on another's claim of the same token.
 const CLAIM_POLL: Duration = Duration::from_millis(25);
@@ -224,11 +272,22 @@ const CLAIM_POLL: Duration = Duration::from_millis(25);
 /// A claim older than this was left by a request that died mid-exchange: a
 /// live one has finished, or given up, well before (its call to ZivaCare and
 /// its write are both bounded).
+///
+/// ```
+/// use std::time::Duration;
+/// let client = zivacare::Client::builder("id", "secret").timeout(Duration::from_secs(10)).build().unwrap();
+/// assert_eq!(zivacare::stale_after(&client), Duration::from_secs(20));
+/// ```
 pub fn stale_after(client: &Client) -> Duration {
     client.timeout() + WRITE_BUDGET + Duration::from_secs(5)
 }
 
-/// What [`exchange_once`] gives.
+/// What [`exchange_once`] gives (see its example).
+///
+/// ```
+/// let done = zivacare::Exchanged { ziva_user_code: "u1".into(), first: false };
+/// assert!(!done.first, "a repeat, answered with the first outcome");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Exchanged {
     /// The user's code at ZivaCare.
@@ -239,6 +298,10 @@ pub struct Exchanged {
 }
 
 /// Why [`exchange_once`] did not connect the user. Nothing is stored in any case.
+///
+/// ```
+/// assert_eq!(zivacare::ExchangeError::TokenReused.to_string(), "the specialToken was used for another user");
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ExchangeError {
@@ -293,16 +356,23 @@ async fn store<L: Ledger>(
 /// connection through `ledger`; a repeat, on any instance, waits for the
 /// first one's outcome and answers with it.
 ///
-/// ```no_run
-/// # async fn run(client: zivacare::Client) {
-/// use zivacare::{exchange_once, MemoryLedger, SpecialToken};
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sandbox = zivacare_sandbox::spawn_demo().await?;
+/// # let client = sandbox.client();
+/// # let the_forwarded_token = sandbox.mint("demo-client", "ann@example.com", &[]).await?;
+/// use zivacare::{exchange_once, ExchangeError, MemoryLedger, SpecialToken};
 ///
 /// let ledger = MemoryLedger::new();
-/// let token = SpecialToken::new("the-forwarded-token");
-/// let first = exchange_once(&client, &ledger, "ann@example.com", &token).await;
-/// let again = exchange_once(&client, &ledger, "ann@example.com", &token).await;
-/// assert_eq!(first.unwrap().ziva_user_code, again.unwrap().ziva_user_code);
-/// # }
+/// let token = SpecialToken::new(the_forwarded_token);
+/// let first = exchange_once(&client, &ledger, "ann@example.com", &token).await?;
+/// let again = exchange_once(&client, &ledger, "ann@example.com", &token).await?;
+/// assert_eq!((first.first, again.first), (true, false));
+/// assert_eq!(first.ziva_user_code, again.ziva_user_code);
+/// let stolen = exchange_once(&client, &ledger, "mallory@example.com", &token).await;
+/// assert!(matches!(stolen, Err(ExchangeError::TokenReused)));
+/// # Ok(()) }
 /// ```
 pub async fn exchange_once<L: Ledger>(
     client: &Client,
@@ -392,11 +462,17 @@ struct MemoryEntry {
 
 impl MemoryLedger {
     /// An empty ledger.
+    ///
+    /// ```
+    /// let ledger = zivacare::MemoryLedger::new();
+    /// # let _ = ledger;
+    /// ```
     pub fn new() -> MemoryLedger {
         MemoryLedger::default()
     }
 
-    /// The connection stored for `client_user_id`, if any.
+    /// The connection stored for `client_user_id`, if any (see
+    /// [`exchange_once`]'s example; the type's shows an empty one).
     pub fn connection(&self, client_user_id: &str) -> Option<Connection> {
         self.lock().connections.get(client_user_id).cloned()
     }

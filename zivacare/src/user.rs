@@ -15,6 +15,10 @@ use crate::secret::AccessToken;
 
 /// The version of the data API in its paths (`/api/v2/human/…`). ZivaCare
 /// serves both; its examples use v2.
+///
+/// ```
+/// assert_eq!(zivacare::ApiVersion::default(), zivacare::ApiVersion::V2);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ApiVersion {
     /// `/api/v1/`.
@@ -39,17 +43,23 @@ const STREAM_PAGE: u32 = 50;
 /// One user's data at ZivaCare, by their access token: made with
 /// [`Client::user`]. Cheap to clone.
 ///
-/// ```no_run
-/// # async fn run(client: zivacare::Client) -> Result<(), zivacare::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sandbox = zivacare_sandbox::spawn_demo().await?;
+/// # let client = sandbox.client();
+/// # let token = sandbox.mint("demo-client", "ann@example.com", &["fitbit", "withings"]).await?;
+/// # let the_stored_access_token = client.exchange(token).await?.access_token;
 /// use futures_util::TryStreamExt;
 /// use zivacare::{DataType, Query, Record, UnitSystem};
 ///
-/// let user = client.user("the-stored-access-token").unit_system(UnitSystem::Us);
+/// let user = client.user(the_stored_access_token).unit_system(UnitSystem::Us);
 /// let today = user.day(DataType::Steps, "2016-01-01".parse().unwrap()).await?;
 /// let every_weight: Vec<Record> = user.all(DataType::Weights, Query::new()).try_collect().await?;
 /// user.insert(DataType::Weights, &[Record::new("my-app")
 ///     .record_time("2016-01-01T08:00:00+0000").value(72.5).unit("kg")]).await?;
-/// # let _ = (today, every_weight); Ok(()) }
+/// assert_eq!((today.total, every_weight.len()), (0, 30));
+/// # Ok(()) }
 /// ```
 #[derive(Clone)]
 pub struct User {
@@ -108,18 +118,60 @@ impl User {
 
     /// With the user's `ziva_user_code`, which writes then carry in each
     /// record (`user_code`), as ZivaCare's own SDKs send them.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = zivacare_sandbox::spawn_demo().await?;
+    /// # let token = sandbox.mint("demo-client", "ann@example.com", &[]).await?;
+    /// # let connection = sandbox.client().exchange(token).await?;
+    /// # let user = sandbox.client().user(connection.access_token);
+    /// use zivacare::{DataType, Query, Record};
+    /// let user = user.user_code(connection.ziva_user_code.clone());
+    /// let written = user.insert(DataType::Steps, &[Record::new("my-app")
+    ///     .record_time("2016-01-01T20:00:00Z").value(9000.0).unit("steps")]).await?;
+    /// assert_eq!(written.records[0].user_code.as_deref(), Some(connection.ziva_user_code.as_str()));
+    /// # Ok(()) }
+    /// ```
     pub fn user_code(mut self, code: impl Into<String>) -> User {
         self.user_code = Some(code.into());
         self
     }
 
     /// In these units (`X-Unit-System`), instead of the client's.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = zivacare_sandbox::spawn_demo().await?;
+    /// # let token = sandbox.mint("demo-client", "ann@example.com", &["withings"]).await?;
+    /// # let connection = sandbox.client().exchange(token).await?;
+    /// # let user = sandbox.client().user(connection.access_token);
+    /// use zivacare::{DataType, Query, Record};
+    /// let metric = user.page(DataType::Weights, Query::new().limit(1)).await?;
+    /// let us = user.unit_system(zivacare::UnitSystem::Us).page(DataType::Weights, Query::new().limit(1)).await?;
+    /// assert_eq!((metric.records[0].unit.as_deref(), us.records[0].unit.as_deref()), (Some("kg"), Some("pounds")));
+    /// # Ok(()) }
+    /// ```
     pub fn unit_system(mut self, units: UnitSystem) -> User {
         self.unit_system = units;
         self
     }
 
     /// At this version of the API (default v2).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = zivacare_sandbox::spawn_demo().await?;
+    /// # let token = sandbox.mint("demo-client", "ann@example.com", &["fitbit"]).await?;
+    /// # let connection = sandbox.client().exchange(token).await?;
+    /// # let user = sandbox.client().user(connection.access_token);
+    /// use zivacare::{DataType, Query, Record};
+    /// let v1 = user.clone().api_version(zivacare::ApiVersion::V1);
+    /// assert_eq!(v1.page(DataType::Steps, Query::new()).await?, user.page(DataType::Steps, Query::new()).await?);
+    /// # Ok(()) }
+    /// ```
     pub fn api_version(mut self, version: ApiVersion) -> User {
         self.version = version;
         self
@@ -164,6 +216,19 @@ impl User {
 
     /// One page of `kind`'s records, newest first, with the query's `limit`
     /// (ZivaCare's default: 10), `offset`, `start` and `end`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = zivacare_sandbox::spawn_demo().await?;
+    /// # let token = sandbox.mint("demo-client", "ann@example.com", &["fitbit"]).await?;
+    /// # let connection = sandbox.client().exchange(token).await?;
+    /// # let user = sandbox.client().user(connection.access_token);
+    /// use zivacare::{DataType, Query, Record};
+    /// let page = user.page(DataType::HeartRates, Query::new().limit(7).offset(7)).await?;
+    /// assert_eq!((page.records.len(), page.total), (7, 30));
+    /// # Ok(()) }
+    /// ```
     pub async fn page(&self, kind: DataType, query: Query) -> Result<Page, Error> {
         User::list_only(kind)?;
         let answer = self.get(self.url(kind, &[]), query).await?;
@@ -174,6 +239,20 @@ impl User {
     /// after page (the query's `limit` per page, 50 without one) until the
     /// list's total: a [`Stream`] that ends after the last record, or with the
     /// first error.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = zivacare_sandbox::spawn_demo().await?;
+    /// # let token = sandbox.mint("demo-client", "ann@example.com", &["fitbit"]).await?;
+    /// # let connection = sandbox.client().exchange(token).await?;
+    /// # let user = sandbox.client().user(connection.access_token);
+    /// use zivacare::{DataType, Query, Record};
+    /// use futures_util::TryStreamExt;
+    /// let all: Vec<Record> = user.all(DataType::Steps, Query::new().limit(8)).try_collect().await?;
+    /// assert_eq!(all.len(), 30);
+    /// # Ok(()) }
+    /// ```
     pub fn all(
         &self,
         kind: DataType,
@@ -219,6 +298,20 @@ impl User {
     }
 
     /// One record of `kind`, by its code.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = zivacare_sandbox::spawn_demo().await?;
+    /// # let token = sandbox.mint("demo-client", "ann@example.com", &["fitbit"]).await?;
+    /// # let connection = sandbox.client().exchange(token).await?;
+    /// # let user = sandbox.client().user(connection.access_token);
+    /// use zivacare::{DataType, Query, Record};
+    /// let latest = user.page(DataType::Steps, Query::new().limit(1)).await?.records.remove(0);
+    /// let again = user.record(DataType::Steps, latest.code.as_deref().unwrap()).await?;
+    /// assert_eq!(again, latest);
+    /// # Ok(()) }
+    /// ```
     pub async fn record(&self, kind: DataType, code: &str) -> Result<Record, Error> {
         User::list_only(kind)?;
         let answer = self.get(self.url(kind, &[code]), Query::new()).await?;
@@ -234,11 +327,37 @@ impl User {
     }
 
     /// The records of `kind` measured on `day`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = zivacare_sandbox::spawn_demo().await?;
+    /// # let token = sandbox.mint("demo-client", "ann@example.com", &["fitbit"]).await?;
+    /// # let connection = sandbox.client().exchange(token).await?;
+    /// # let user = sandbox.client().user(connection.access_token);
+    /// use zivacare::{DataType, Query, Record};
+    /// let day = user.day(DataType::Steps, "2026-10-31".parse()?).await?;
+    /// assert_eq!(day.total, 1);
+    /// # Ok(()) }
+    /// ```
     pub async fn day(&self, kind: DataType, day: Day) -> Result<Page, Error> {
         self.day_with(kind, day, Query::new()).await
     }
 
     /// [`day`](User::day), with the query's `limit` and `offset`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = zivacare_sandbox::spawn_demo().await?;
+    /// # let token = sandbox.mint("demo-client", "ann@example.com", &["fitbit"]).await?;
+    /// # let connection = sandbox.client().exchange(token).await?;
+    /// # let user = sandbox.client().user(connection.access_token);
+    /// use zivacare::{DataType, Query, Record};
+    /// let day = user.day_with(DataType::Steps, "2026-10-31".parse()?, Query::new().limit(5)).await?;
+    /// assert!(day.records.len() <= 5);
+    /// # Ok(()) }
+    /// ```
     pub async fn day_with(&self, kind: DataType, day: Day, query: Query) -> Result<Page, Error> {
         User::list_only(kind)?;
         let day = day.to_string();
@@ -248,6 +367,19 @@ impl User {
 
     /// The records of `kind` measured from `start` to `end`, both days
     /// included, with the query's `limit` and `offset`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = zivacare_sandbox::spawn_demo().await?;
+    /// # let token = sandbox.mint("demo-client", "ann@example.com", &["fitbit"]).await?;
+    /// # let connection = sandbox.client().exchange(token).await?;
+    /// # let user = sandbox.client().user(connection.access_token);
+    /// use zivacare::{DataType, Query, Record};
+    /// let week = user.period(DataType::Steps, "2026-10-25".parse()?, "2026-10-31".parse()?, Query::new()).await?;
+    /// assert_eq!(week.total, 7);
+    /// # Ok(()) }
+    /// ```
     pub async fn period(
         &self,
         kind: DataType,
@@ -263,6 +395,19 @@ impl User {
     }
 
     /// The user's profile.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = zivacare_sandbox::spawn_demo().await?;
+    /// # let token = sandbox.mint("demo-client", "ann@example.com", &["fitbit"]).await?;
+    /// # let connection = sandbox.client().exchange(token).await?;
+    /// # let user = sandbox.client().user(connection.access_token);
+    /// use zivacare::{DataType, Query, Record};
+    /// let profile = user.profile().await?;
+    /// assert_eq!(profile.fields["name"], "ann");
+    /// # Ok(()) }
+    /// ```
     pub async fn profile(&self) -> Result<Profile, Error> {
         let answer = self
             .get(self.url(DataType::Profile, &[]), Query::new())
@@ -275,12 +420,43 @@ impl User {
     /// Writes new records of `kind` (`{"op": "insert", "data": [...]}`, as
     /// ZivaCare's SDKs send them); each needs its `source`. Sent once. Gives
     /// the records as ZivaCare stored them, with their codes.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = zivacare_sandbox::spawn_demo().await?;
+    /// # let token = sandbox.mint("demo-client", "ann@example.com", &[]).await?;
+    /// # let connection = sandbox.client().exchange(token).await?;
+    /// # let user = sandbox.client().user(connection.access_token);
+    /// use zivacare::{DataType, Query, Record};
+    /// let written = user.insert(DataType::BloodPressures, &[Record::new("my-app")
+    ///     .record_time("2016-01-01T08:00:00+0000")
+    ///     .field("systolic", 120).field("diastolic", 79).unit("mmHg")]).await?;
+    /// let code = written.records[0].code.clone().unwrap();
+    /// assert_eq!(user.record(DataType::BloodPressures, &code).await?.fields["systolic"], 120);
+    /// # Ok(()) }
+    /// ```
     pub async fn insert(&self, kind: DataType, records: &[Record]) -> Result<Page, Error> {
         self.write(kind, "insert", records).await
     }
 
     /// Changes records of `kind` (`{"op": "update", …}`), each named by its
     /// `code`. Sent once.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = zivacare_sandbox::spawn_demo().await?;
+    /// # let token = sandbox.mint("demo-client", "ann@example.com", &["fitbit"]).await?;
+    /// # let connection = sandbox.client().exchange(token).await?;
+    /// # let user = sandbox.client().user(connection.access_token);
+    /// use zivacare::{DataType, Query, Record};
+    /// let latest = user.page(DataType::Steps, Query::new().limit(1)).await?.records.remove(0);
+    /// let code = latest.code.unwrap();
+    /// user.update(DataType::Steps, &[Record::new("fitbit").code(code.as_str()).value(12_000.0)]).await?;
+    /// assert_eq!(user.record(DataType::Steps, &code).await?.value, Some(12_000.0));
+    /// # Ok(()) }
+    /// ```
     pub async fn update(&self, kind: DataType, records: &[Record]) -> Result<Page, Error> {
         if records.iter().any(|r| r.code.is_none()) {
             return Err(Error::InvalidInput {
