@@ -4,7 +4,7 @@
 // The wasm-bindgen glue is bundled in, so a page downloads two files: this
 // script (covered by the page's integrity attribute) and the .wasm (fetched with
 // the integrity hash of the build it came with).
-import init, { open, connect, button, mountDeclared, mountElement } from "../pkg/zivacare_connect.js";
+import init, { open, connect, button, mountDeclared, mountElement, handleRedirect, captureReturn } from "../pkg/zivacare_connect.js";
 import { createZivaConnect } from "./core.js";
 
 /* global __WASM_INTEGRITY__ */
@@ -24,7 +24,10 @@ import { createZivaConnect } from "./core.js";
   var api = createZivaConnect(function () {
     var wasm = fetch(wasmUrl, { credentials: "same-origin", integrity: integrity });
     return init({ module_or_path: wasm }).then(function () {
-      return { open: open, connect: connect, button: button, mountDeclared: mountDeclared, mountElement: mountElement };
+      return {
+        open: open, connect: connect, button: button, mountDeclared: mountDeclared, mountElement: mountElement,
+        handleRedirect: handleRedirect, captureReturn: captureReturn,
+      };
     });
   });
 
@@ -35,6 +38,7 @@ import { createZivaConnect } from "./core.js";
     open: api.open,
     connect: api.connect,
     button: api.button,
+    handleRedirect: api.handleRedirect,
     ready: ready,
   };
 

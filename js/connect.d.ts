@@ -30,6 +30,8 @@ export interface ZivaConnectGlobal {
   connect(options: ZivaConnectBaseOptions): Promise<ZivaConnectResponse>;
   /** Renders a "Connect Health Data" button into `target` (a CSS selector or an Element). */
   button(target: string | Element, options: ZivaConnectOptions): ZivaConnectButtonHandle;
+  /** Continues the flow a return from the Connect page reached this page by; resolves null on any other page. */
+  handleRedirect(options: ZivaConnectBaseOptions): Promise<ZivaConnectResponse | null>;
   /** Resolves once the module is loaded (buttons asked for earlier are drawn by then). */
   readonly ready: Promise<void>;
 }

@@ -13,17 +13,32 @@ export function zivaError(code, message) {
 }
 
 /**
+ * A return from the Connect page (`#zc_v=1&zc_state=…`), taken out of the URL
+ * at once, before any other script of the page can read it: its fragment, for
+ * the module to check and forward; `null` on any other page.
+ */
+function takeReturn() {
+  if (typeof location === "undefined" || !/(^#|&)zc_/.test(location.hash)) return null;
+  var fragment = location.hash.slice(1);
+  history.replaceState(history.state, "", location.href.split("#")[0]);
+  return fragment;
+}
+
+/**
  * @param {() => Promise<any>} loadModule resolves with the initialised module
  */
 export function createZivaConnect(loadModule) {
   var mod = null;
   var loading = null;
+  var returned = takeReturn();
 
   // One load per page; a failed load can be retried by the next call.
   function load() {
     if (!loading) {
       loading = loadModule().then(
         function (m) {
+          if (returned !== null) m.captureReturn(returned);
+          returned = null;
           mod = m;
           return m;
         },
@@ -46,11 +61,17 @@ export function createZivaConnect(loadModule) {
   }
 
   // Before the module is ready, the popup must still open inside the click:
-  // open it blank now; the module navigates it once loaded.
+  // open it blank now; the module navigates it once loaded. Not for the
+  // redirect modes: the module decides there, and may take this tab instead.
   function blankPopup(options) {
+    if (options && options.uxMode && options.uxMode !== "popup") return null;
     var w = (options && options.popupWidth) || 500;
     var h = (options && options.popupHeight) || 720;
-    return window.open("about:blank", "zivacare-connect", "popup=yes,width=" + w + ",height=" + h);
+    try {
+      return window.open("about:blank", "zivacare-connect", "popup=yes,width=" + w + ",height=" + h);
+    } catch (e) {
+      return null;
+    }
   }
 
   function open(options) {
@@ -114,6 +135,13 @@ export function createZivaConnect(loadModule) {
     };
   }
 
+  // No click to keep: the module continues the flow once it is loaded.
+  function handleRedirect(options) {
+    return load().then(function (m) {
+      return m.handleRedirect(options);
+    });
+  }
+
   function button(target, options) {
     return later(function (m) {
       return m.button(target, options);
@@ -127,7 +155,7 @@ export function createZivaConnect(loadModule) {
   }
 
   // The attributes the custom element renders from; changing one re-renders it.
-  var ATTRIBUTES = ["client-id", "client-user-id", "server-url", "connect-url", "label", "state", "locale"];
+  var ATTRIBUTES = ["client-id", "client-user-id", "server-url", "connect-url", "label", "state", "locale", "return-url", "ux-mode"];
 
   /** Defines <zivacare-connect-button> once per page; the module renders it. */
   function defineElement() {
@@ -164,6 +192,7 @@ export function createZivaConnect(loadModule) {
     open: open,
     connect: connect,
     button: button,
+    handleRedirect: handleRedirect,
     load: load,
     mountDeclared: mountDeclared,
     defineElement: defineElement,

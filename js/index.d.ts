@@ -2,7 +2,8 @@
 /** ZivaCare's stable error codes. */
 export type ZivaConnectErrorCode =
   | "invalid_options" | "popup_blocked" | "popup_closed" | "opener_severed"
-  | "connect_error" | "server_error" | "network_error" | "timeout" | "busy" | "unsupported";
+  | "connect_error" | "server_error" | "network_error" | "timeout" | "busy" | "unsupported"
+  | "state_mismatch" | "redirect_state_lost" | "invalid_return" | "storage_unavailable";
 
 /** The `Error` every failure is reported with. */
 export interface ZivaConnectError extends Error {
@@ -27,7 +28,7 @@ export interface ZivaConnectResponse {
 }
 
 export type ZivaConnectEvent =
-  | "popup_opened" | "message_rejected" | "token_received" | "server_request"
+  | "popup_opened" | "redirecting" | "message_rejected" | "token_received" | "server_request"
   | "finished" | "closed" | "error";
 
 /** Options shared by open(), connect() and button(). */
@@ -53,6 +54,14 @@ export interface ZivaConnectBaseOptions {
   label?: string;
   /** The language of the button's label: "en", "es", "fr" or "de" (others get English). */
   locale?: string;
+  /**
+   * Where the Connect page returns to when it cannot post to a popup's opener (and in the
+   * redirect mode): an absolute URL of this page's origin, without a fragment, registered for
+   * your clientId by exact string. Pages with it call handleRedirect() on load (button() does).
+   */
+  returnUrl?: string;
+  /** "popup" (the default), "redirect" (this tab goes), or "auto" (the popup, else the redirect). The last two need returnUrl. */
+  uxMode?: "popup" | "redirect" | "auto";
   onEvent?: (name: ZivaConnectEvent, details?: { reason?: string; code?: string; attempt?: number }) => void;
 }
 
@@ -81,6 +90,11 @@ export function open(options: ZivaConnectOptions): ZivaConnectHandle;
 export function connect(options: ZivaConnectBaseOptions): Promise<ZivaConnectResponse>;
 /** Renders a "Connect Health Data" button into `target` (a CSS selector or an Element). */
 export function button(target: string | Element, options: ZivaConnectOptions): ZivaConnectButtonHandle;
+/**
+ * Continues the flow a return from the Connect page reached this page by (the token is
+ * forwarded to serverUrl as after the popup); resolves null on any other page.
+ */
+export function handleRedirect(options: ZivaConnectBaseOptions): Promise<ZivaConnectResponse | null>;
 /** Loads the Wasm module now; it otherwise loads on first use. */
 export function load(): Promise<void>;
 /** Defines the <zivacare-connect-button> custom element. */

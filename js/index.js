@@ -1,5 +1,7 @@
 // The ES module entry of @zivacare/connect. Importing it touches no browser
-// global (safe under server rendering); the Wasm module loads on first use,
+// global where there is none (safe under server rendering); in a browser it
+// only takes a return from the Connect page out of the URL at once (see
+// core.js). The Wasm module loads on first use,
 // located with new URL(…, import.meta.url) so that Vite and webpack 5 bundle it.
 import { createZivaConnect, zivaError } from "./core.js";
 
@@ -25,6 +27,8 @@ export const open = browserOnly(api.open);
 export const connect = (options) => (inBrowser() ? api.connect(options) : Promise.reject(unsupported()));
 /** Renders a "Connect Health Data" button into `target`. */
 export const button = browserOnly(api.button);
+/** Continues the flow a return from the Connect page reached this page by; resolves `null` on any other page. */
+export const handleRedirect = (options) => (inBrowser() ? api.handleRedirect(options) : Promise.reject(unsupported()));
 /** Loads the module now (it loads on first use otherwise). */
 export const load = () => (inBrowser() ? api.load().then(() => undefined) : Promise.reject(unsupported()));
 /** Defines the <zivacare-connect-button> custom element. */

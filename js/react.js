@@ -2,7 +2,7 @@
 // Wasm core; this only ties it to a component's life: unmounting (also under
 // StrictMode's double mounting) closes an open popup and removes every listener.
 import { createElement, useCallback, useEffect, useRef, useState } from "react";
-import { button, open } from "./index.js";
+import { button, handleRedirect, open } from "./index.js";
 
 const CALLBACKS = ["finish", "close", "onEvent"];
 
@@ -41,13 +41,17 @@ export function useZivaConnect(options) {
   ref.current = options;
   const handle = useRef(null);
   const [busy, setBusy] = useState(false);
-  useEffect(
-    () => () => {
+  useEffect(() => {
+    // A page reached by a return from the Connect page: the flow goes on here.
+    if (ref.current.returnUrl) {
+      const o = withLatest(ref, () => setBusy(false));
+      handleRedirect(plain(o)).then((res) => res && o.finish(null, res), (err) => (err.code === "popup_closed" && o.close ? o.close() : o.finish(err)));
+    }
+    return () => {
       handle.current?.close();
       handle.current = null;
-    },
-    []
-  );
+    };
+  }, []);
   const start = useCallback(() => {
     setBusy(true);
     handle.current = open(

@@ -1,7 +1,7 @@
 // @zivacare/connect/vue: a thin Vue 3 adapter. The behaviour lives in the Wasm
 // core; unmounting closes an open popup and removes every listener.
 import { defineComponent, h, onBeforeUnmount, onMounted, ref, watch } from "vue";
-import { button, open } from "./index.js";
+import { button, handleRedirect, open } from "./index.js";
 
 /**
  * `const { open, close, busy } = useZivaConnect(options)`: call `open()` from a
@@ -27,6 +27,13 @@ export function useZivaConnect(options) {
       ...(o.close ? { close: () => { done(); o.close(); } } : {}),
     });
   }
+  onMounted(() => {
+    // A page reached by a return from the Connect page: the flow goes on here.
+    const o = current();
+    if (!o.returnUrl) return;
+    const { finish, close, ...plain } = o;
+    handleRedirect(plain).then((res) => res && finish?.(null, res), (err) => (err.code === "popup_closed" && close ? close() : finish?.(err)));
+  });
   onBeforeUnmount(() => handle?.close());
   return { open: start, close: () => handle?.close(), busy };
 }
@@ -42,6 +49,8 @@ export const ConnectHealthDataButton = defineComponent({
     label: String,
     locale: String,
     state: String,
+    returnUrl: String,
+    uxMode: String,
   },
   emits: ["finish", "close", "error"],
   setup(props, { emit }) {

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../fuzz"
 export PATH="$HOME/.cargo/bin:$PATH"
 seconds=${1:-60}
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
-for target in message_filter options forward_request; do
+for target in message_filter options redirect_return forward_request; do
   echo "== fuzz $target for ${seconds}s"
   RUSTC_BOOTSTRAP=1 cargo fuzz run -O "$target" -- -max_total_time="$seconds" 2>&1 |
     grep -E '^Done|panicked|ERROR|SUMMARY' || true

@@ -106,6 +106,70 @@ fn connect_in(
     async move { flow?.await }
 }
 
+/// Continues the flow this page was reached by from the Connect page (its
+/// return, in the URL's fragment): takes the return out of the URL at once,
+/// checks it against this tab's pending flow, and forwards the token to
+/// `server_url` exactly as after the popup, with the same events and errors.
+/// Resolves `None` when the page was not reached by a return (or was a popup
+/// that handed its return to the tab it came from, and closes). Call it when
+/// the page loads, with the options the flow began with; a [`Button`] does so
+/// itself.
+///
+/// ```no_run
+/// use zivacare_connect::{handle_redirect, ConnectOptions, UxMode};
+///
+/// # async fn on_load() {
+/// let options = ConnectOptions::new("your-client-id", "ann@example.com")
+///     .server_url("/api/zivacare/token")
+///     .return_url("https://app.example.com/connect")
+///     .ux_mode(UxMode::Auto);
+/// match handle_redirect(options).await {
+///     Ok(Some(response)) => web_sys::console::log_1(&response.server_response),
+///     Ok(None) => {} // not a return
+///     Err(err) => web_sys::console::warn_1(&err.to_string().into()),
+/// }
+/// # }
+/// ```
+pub fn handle_redirect(
+    options: ConnectOptions,
+) -> impl std::future::Future<Output = Result<Option<ConnectResponse>, ConnectError>> {
+    let prepared = prepare(options, None);
+    async move {
+        let (config, on_event) = prepared?;
+        flow::come_back(config, on_event).await.transpose()
+    }
+}
+
+/// `handleRedirect(options)` for JavaScript: a Promise of the response, or
+/// `null` when the page was not reached by a return. It takes `open()`'s
+/// options (the outcome then goes to `finish` and `close` as `open()`'s does,
+/// and the Promise resolves with the response or `null`) or `connect()`'s
+/// (the Promise rejects with the error).
+#[wasm_bindgen(js_name = handleRedirect)]
+pub fn handle_redirect_js(options: &JsValue) -> Promise {
+    let read = read_options(options, true);
+    wasm_bindgen_futures::future_to_promise(async move {
+        let (options, callbacks) = read.map_err(|e| to_js_error(&e))?;
+        let outcome = handle_redirect(options).await;
+        let response = outcome.as_ref().ok().and_then(|r| r.as_ref()).map(to_js);
+        let response = response.unwrap_or(JsValue::NULL);
+        match (outcome, callbacks.finish.is_some()) {
+            (Ok(Some(r)), true) => callbacks.deliver(Ok(r)),
+            (Err(e), true) => callbacks.deliver(Err(e)),
+            (Err(e), false) => return Err(to_js_error(&e)),
+            _ => {}
+        }
+        Ok(response)
+    })
+}
+
+/// Keeps the fragment of a return the loader took out of the URL before any
+/// other script of the page ran, for `handleRedirect`.
+#[wasm_bindgen(js_name = captureReturn)]
+pub fn capture_return(fragment: String) {
+    crate::redirect::capture(fragment);
+}
+
 /// The page's handle of a flow that `open()` started.
 #[wasm_bindgen]
 pub struct FlowHandle(Flow);

@@ -105,6 +105,20 @@ impl Button {
             }
         });
         *inner.click.borrow_mut() = Some(click);
+        if inner.config.return_url.is_some() {
+            // A page reached by a return from the Connect page: the flow this
+            // button began goes on here.
+            let weak = Rc::downgrade(&inner);
+            wasm_bindgen_futures::spawn_local(async move {
+                let Some(button) = weak.upgrade() else { return };
+                let (config, on_event) = (Rc::clone(&button.config), button.on_event.clone());
+                let on_outcome = Rc::clone(&button.on_outcome);
+                drop(button);
+                if let Some(outcome) = flow::come_back(config, on_event).await {
+                    on_outcome(outcome);
+                }
+            });
+        }
         Ok(Button { inner })
     }
 }

@@ -60,7 +60,8 @@ fn emit_outcome(el: &Element, outcome: Outcome) {
 }
 
 /// The options an element's attributes give (`client-id`, `client-user-id`,
-/// `server-url`, `connect-url`, `label`, `state`, `locale`, each with `prefix`).
+/// `server-url`, `connect-url`, `label`, `state`, `locale`, `return-url`,
+/// `ux-mode`, each with `prefix`).
 /// Empty optional attributes count as absent.
 fn options_of(el: &Element, prefix: &str) -> ConnectOptions {
     let attr = |name: &str| el.get_attribute(&[prefix, name].concat());
@@ -73,6 +74,8 @@ fn options_of(el: &Element, prefix: &str) -> ConnectOptions {
         state: optional("state"),
         label: optional("label"),
         locale: optional("locale"),
+        return_url: optional("return-url"),
+        ux_mode: optional("ux-mode"),
         ..ConnectOptions::default()
     }
 }

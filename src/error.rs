@@ -28,6 +28,16 @@ pub enum Code {
     Timeout,
     /// Another flow is already open on this page; its popup was focused.
     Busy,
+    /// A redirect return whose state is not this tab's pending flow's (a
+    /// forged or stale link): nothing was forwarded.
+    StateMismatch,
+    /// A redirect return with no pending flow in this tab (it started in
+    /// another tab or browser, or was already used): nothing was forwarded.
+    RedirectStateLost,
+    /// A redirect return whose fragment is malformed: nothing was forwarded.
+    InvalidReturn,
+    /// The redirect flow cannot start: this browser keeps no storage for it.
+    StorageUnavailable,
 }
 
 impl Code {
@@ -43,6 +53,10 @@ impl Code {
             Code::NetworkError => "network_error",
             Code::Timeout => "timeout",
             Code::Busy => "busy",
+            Code::StateMismatch => "state_mismatch",
+            Code::RedirectStateLost => "redirect_state_lost",
+            Code::InvalidReturn => "invalid_return",
+            Code::StorageUnavailable => "storage_unavailable",
         }
     }
 }

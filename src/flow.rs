@@ -1,7 +1,10 @@
 //! One Connect flow: the popup, its message listener, the close poll, the
-//! timeout and the forward to the server. The flow owns every guard (gloo's
-//! `EventListener`, `Interval` and `Timeout`, the forward's `AbortController`);
-//! ending it drops them all, so nothing is left behind whatever way it ends.
+//! timeout and the forward to the server; with `returnUrl`, the redirect (this
+//! tab goes to the Connect page), the bridge a popup cut off from this page
+//! comes back through, and the flow that resumes on the page a return reaches.
+//! The flow owns every guard (gloo's `EventListener`, `Interval` and `Timeout`,
+//! the forward's `AbortController`, the bridge's channel); ending it drops them
+//! all, so nothing is left behind whatever way it ends.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -16,8 +19,11 @@ use web_sys::{AbortController, MessageEvent, Window};
 use crate::error::{Code, ConnectError};
 use crate::forward;
 use crate::js::read_data;
-use crate::options::Config;
-use crate::protocol::{check, popup_url, Event, Incoming, OnEvent, Verdict};
+use crate::options::{Config, UxMode};
+use crate::protocol::{
+    check, check_data, check_return, popup_url, Event, Incoming, OnEvent, Pending, Verdict,
+};
+use crate::redirect::{self, Bridge, MSG_RETURN};
 
 /// How often `popup.closed` is polled, in milliseconds.
 const POLL_MS: u32 = 250;
@@ -121,6 +127,8 @@ struct Guards {
     /// Held for its `Drop`, which clears it.
     _timeout: Option<Timeout>,
     abort: Option<AbortController>,
+    /// With `returnUrl`: where a popup cut off from this page hands its return.
+    bridge: Option<Bridge>,
 }
 
 pub(crate) struct Inner {
@@ -132,6 +140,9 @@ pub(crate) struct Inner {
     ended: Cell<bool>,
     /// When the popup was first seen closed.
     closed_at: Cell<Option<f64>>,
+    /// Whether ending it forgets this tab's pending record (a flow started
+    /// here with `returnUrl`; a resumed one leaves that to `come_back`).
+    keeps_record: bool,
     guards: RefCell<Guards>,
 }
 
@@ -167,12 +178,18 @@ pub(crate) fn discard(popup: Option<Window>) {
     }
 }
 
-/// Opens the popup (or navigates `popup`, one the loader opened inside the
-/// click) on the Connect page with a fresh state: the window, the popup, the state.
-fn open_popup(
-    config: &Config,
-    popup: Option<Window>,
-) -> Result<(Window, Window, String), ConnectError> {
+/// How a flow went to the Connect page.
+enum Via {
+    Popup(Window),
+    /// This tab itself.
+    Redirect,
+}
+
+/// Goes to the Connect page with a fresh state: in a popup (or in `popup`,
+/// one the loader opened inside the click), or, by `uxMode`, in this tab.
+/// With `returnUrl`, the tab's pending record is kept first, before anything
+/// opens. The window, the way, the state.
+fn begin(config: &Config, popup: Option<Window>) -> Result<(Window, Via, String), ConnectError> {
     let blocked = || {
         ConnectError::new(
             Code::PopupBlocked,
@@ -195,19 +212,57 @@ fn open_popup(
         None => random_state(&window)?,
     };
     let origin = window.location().origin().unwrap_or_default();
-    let url = popup_url(config, &origin, &state);
-    let popup = match popup {
-        Some(p) => p.location().set_href(&url).ok().map(|()| p),
-        None => window
-            .open_with_url_and_target_and_features(
-                &url,
-                "zivacare-connect",
-                &features(&window, config),
-            )
-            .ok()
-            .flatten(),
+    let keep = |redirect: bool| {
+        config.return_url.as_ref().is_some_and(|return_url| {
+            let pending = Pending {
+                state: state.clone(),
+                client_id: config.client_id.clone(),
+                client_user_id: config.client_user_id.clone(),
+                connect_origin: config.connect_origin.clone(),
+                return_url: return_url.clone(),
+                redirect,
+                expires: js_sys::Date::now() + f64::from(config.timeout_ms),
+            };
+            redirect::store(&window, &pending)
+        })
     };
-    Ok((window, popup.ok_or_else(blocked)?, state))
+    let here = match config.ux_mode {
+        UxMode::Redirect => true,
+        UxMode::Auto => popup.is_none() && redirect::in_app_or_standalone(&window),
+        UxMode::Popup => false,
+    };
+    if !here {
+        // Kept in case the popup comes back by redirect (it opened in this
+        // very tab, or lost its opener); the flow works without it.
+        keep(false);
+        let url = popup_url(config, &origin, &state, UxMode::Popup);
+        let opened = match popup {
+            Some(p) => p.location().set_href(&url).ok().map(|()| p),
+            None => window
+                .open_with_url_and_target_and_features(
+                    &url,
+                    "zivacare-connect",
+                    &features(&window, config),
+                )
+                .ok()
+                .flatten(),
+        };
+        match opened {
+            Some(popup) => return Ok((window, Via::Popup(popup), state)),
+            None if config.ux_mode == UxMode::Popup => return Err(blocked()),
+            // `auto`: no window (blocked, missing, throwing): this tab goes.
+            None => {}
+        }
+    }
+    if !keep(true) {
+        return Err(ConnectError::new(
+            Code::StorageUnavailable,
+            "This browser keeps no storage for the page, which the redirect to ZivaCare Connect needs",
+        ));
+    }
+    let url = popup_url(config, &origin, &state, UxMode::Redirect);
+    window.location().assign(&url).map_err(|_| blocked())?;
+    Ok((window, Via::Redirect, state))
 }
 
 /// Starts a flow: opens the popup synchronously (never awaiting before
@@ -219,24 +274,16 @@ pub(crate) fn start(
     on_event: Option<OnEvent>,
     finish: Finish,
 ) -> Flow {
-    let (window, popup, state) = match open_popup(&config, popup) {
-        Ok(opened) => opened,
+    let (window, via, state) = match begin(&config, popup) {
+        Ok(begun) => begun,
         Err(e) => {
             finish(Err(e));
             return Flow::default();
         }
     };
     let timeout_ms = config.timeout_ms;
-    let flow = Rc::new(Inner {
-        config,
-        state,
-        opened_at: js_sys::Date::now(),
-        on_event,
-        finish: Cell::new(Some(finish)),
-        ended: Cell::new(false),
-        closed_at: Cell::new(None),
-        guards: RefCell::new(Guards::default()),
-    });
+    let keeps_record = config.return_url.is_some();
+    let flow = Inner::new(config, state, on_event, finish, keeps_record);
     ACTIVE.with(|a| *a.borrow_mut() = Some(Rc::clone(&flow)));
     let guarded = |f: fn(&Rc<Inner>)| {
         let weak: Weak<Inner> = Rc::downgrade(&flow);
@@ -246,31 +293,128 @@ pub(crate) fn start(
             }
         }
     };
-    let weak = Rc::downgrade(&flow);
-    let guards = Guards {
-        popup: Some(popup),
-        message: Some(EventListener::new(&window, "message", move |event| {
-            if let (Some(flow), Some(event)) = (weak.upgrade(), event.dyn_ref::<MessageEvent>()) {
-                flow.on_message(event);
+    let timeout = Some(Timeout::new(timeout_ms, guarded(Inner::on_timeout)));
+    let guards = match via {
+        Via::Popup(popup) => {
+            let weak = Rc::downgrade(&flow);
+            let bridged = Rc::downgrade(&flow);
+            Guards {
+                popup: Some(popup),
+                message: Some(EventListener::new(&window, "message", move |event| {
+                    if let (Some(flow), Some(event)) =
+                        (weak.upgrade(), event.dyn_ref::<MessageEvent>())
+                    {
+                        flow.on_message(event);
+                    }
+                })),
+                poll: Some(Interval::new(POLL_MS, guarded(Inner::on_poll))),
+                _timeout: timeout,
+                abort: None,
+                bridge: flow.config.return_url.as_ref().and_then(|_| {
+                    Bridge::listen(move |event| {
+                        if let Some(flow) = bridged.upgrade() {
+                            flow.on_bridge(event);
+                        }
+                    })
+                }),
             }
-        })),
-        poll: Some(Interval::new(POLL_MS, guarded(Inner::on_poll))),
-        _timeout: Some(Timeout::new(
-            timeout_ms,
-            guarded(|flow| {
-                flow.end(Err(ConnectError::new(
-                    Code::Timeout,
-                    "The Connect flow timed out",
-                )))
-            }),
-        )),
-        abort: None,
+        }
+        Via::Redirect => Guards {
+            _timeout: timeout,
+            ..Guards::default()
+        },
     };
     *flow.guards.borrow_mut() = guards;
-    flow.emit(Event::PopupOpened);
+    flow.emit(if flow.guards.borrow().popup.is_some() {
+        Event::PopupOpened
+    } else {
+        Event::Redirecting
+    });
     Flow {
         inner: Rc::downgrade(&flow),
     }
+}
+
+/// The outcome of the flow `start` starts, as a future: it starts at once
+/// (inside the caller's click), and resolves with how it ended.
+fn promised(start: impl FnOnce(Finish)) -> impl Future<Output = Outcome> {
+    let (tx, rx) = futures_channel::oneshot::channel();
+    start(Box::new(move |outcome| {
+        let _ = tx.send(outcome);
+    }));
+    async move {
+        // A flow always ends with an outcome; a dropped sender cannot happen.
+        rx.await.unwrap_or_else(|_| Err(closed_error()))
+    }
+}
+
+/// The flow a return on this page continues, if this page was reached by
+/// one: taken out of the URL, checked against this tab's pending record (or
+/// handed to the tab waiting for it, when this page is a popup cut off from
+/// its opener), then ended as a popup's message would end it, with the same
+/// events and forward. `None`: no return here, or handed on.
+pub(crate) async fn come_back(config: Rc<Config>, on_event: Option<OnEvent>) -> Option<Outcome> {
+    let window = web_sys::window()?;
+    let taken = redirect::take_return(&window)?;
+    let pending = redirect::load(&window);
+    let (verdict, state, expires) = match taken {
+        Err(e) => (Err(e), String::new(), None),
+        Ok(ret) => {
+            let here = pending
+                .as_ref()
+                .is_some_and(|p| p.redirect && p.state == ret.state);
+            if !here && redirect::hand_off(&ret).await {
+                // This is the popup: the tab it came from has the return now.
+                let _ = window.close();
+                return None;
+            }
+            match check_return(pending.as_ref(), &ret, &config, js_sys::Date::now()) {
+                Ok(()) => {
+                    // Used: no second return may use it.
+                    redirect::forget(&window);
+                    let expires = pending.map(|p| p.expires);
+                    (Ok(ret.outcome), ret.state, expires)
+                }
+                Err(code) => {
+                    if code == Code::Timeout {
+                        redirect::forget(&window);
+                    }
+                    (Err(refused(code)), ret.state, None)
+                }
+            }
+        }
+    };
+    let outcome = promised(|finish| {
+        let flow = Inner::new(config, state, on_event, finish, false);
+        let left = expires.map_or(0.0, |e| e - js_sys::Date::now()).max(1.0);
+        let weak = Rc::downgrade(&flow);
+        *flow.guards.borrow_mut() = Guards {
+            _timeout: Some(Timeout::new(left as u32, move || {
+                if let Some(flow) = weak.upgrade() {
+                    flow.on_timeout();
+                }
+            })),
+            ..Guards::default()
+        };
+        ACTIVE.with(|a| {
+            a.borrow_mut().get_or_insert_with(|| Rc::clone(&flow));
+        });
+        match verdict {
+            Ok(v) => flow.on_verdict(v),
+            Err(e) => flow.end(Err(e)),
+        }
+    });
+    Some(outcome.await)
+}
+
+/// The error of a return refused with `code`.
+fn refused(code: Code) -> ConnectError {
+    let message = match code {
+        Code::StateMismatch => "This return from ZivaCare Connect is not for the connection pending in this tab; nothing was forwarded",
+        Code::RedirectStateLost => "No connection is pending in this tab (it began in another tab or browser, or was completed already); nothing was forwarded",
+        _ => "The Connect flow timed out",
+    };
+    ConnectError::new(code, message)
 }
 
 /// Runs a flow to its end: starts it at once (inside the caller's click), and
@@ -280,22 +424,39 @@ pub(crate) fn run(
     popup: Option<Window>,
     on_event: Option<OnEvent>,
 ) -> impl Future<Output = Outcome> {
-    let (tx, rx) = futures_channel::oneshot::channel();
-    start(
-        config,
-        popup,
-        on_event,
-        Box::new(move |outcome| {
-            let _ = tx.send(outcome);
-        }),
-    );
-    async move {
-        // A flow always ends with an outcome; a dropped sender cannot happen.
-        rx.await.unwrap_or_else(|_| Err(closed_error()))
-    }
+    promised(|finish| {
+        start(config, popup, on_event, finish);
+    })
 }
 
 impl Inner {
+    fn new(
+        config: Rc<Config>,
+        state: String,
+        on_event: Option<OnEvent>,
+        finish: Finish,
+        keeps_record: bool,
+    ) -> Rc<Inner> {
+        Rc::new(Inner {
+            keeps_record,
+            config,
+            state,
+            opened_at: js_sys::Date::now(),
+            on_event,
+            finish: Cell::new(Some(finish)),
+            ended: Cell::new(false),
+            closed_at: Cell::new(None),
+            guards: RefCell::new(Guards::default()),
+        })
+    }
+
+    fn on_timeout(self: &Rc<Self>) {
+        self.end(Err(ConnectError::new(
+            Code::Timeout,
+            "The Connect flow timed out",
+        )))
+    }
+
     fn emit(&self, event: Event) {
         if let Some(f) = &self.on_event {
             f(&event);
@@ -324,11 +485,36 @@ impl Inner {
                 data: &data,
             },
         );
+        self.on_verdict(verdict);
+    }
+
+    /// What a message (from the popup, the bridge or a return) decided.
+    fn on_verdict(self: &Rc<Self>, verdict: Verdict) {
         match verdict {
             Verdict::Reject(reason) => self.emit(Event::MessageRejected { reason }),
             Verdict::Close => self.end(Err(closed_error())),
             Verdict::Error { code, message } => self.end(Err(ConnectError::connect(code, message))),
             Verdict::Finish { special_token } => self.on_token(special_token),
+        }
+    }
+
+    /// A message of the bridge: a return page asking whose its state is (this
+    /// flow's: say so), or the return it then hands over. Others' are not this
+    /// flow's business, and are ignored without a word.
+    fn on_bridge(self: &Rc<Self>, event: &MessageEvent) {
+        if self.ended.get() {
+            return;
+        }
+        let data = read_data(&event.data());
+        if redirect::is_bridge(&data, MSG_RETURN, &self.state) {
+            if let Some(bridge) = &self.guards.borrow().bridge {
+                bridge.claim(&self.state);
+            }
+            return;
+        }
+        match check_data(&self.state, &data) {
+            Verdict::Reject(_) => {}
+            verdict => self.on_verdict(verdict),
         }
     }
 
@@ -350,6 +536,12 @@ impl Inner {
             return;
         };
         if first_seen - self.opened_at < SEVERED_WITHIN_MS {
+            if self.config.return_url.is_some() {
+                // Cut off from this page (Cross-Origin-Opener-Policy): the
+                // popup comes back through its return page and the bridge.
+                self.guards.borrow_mut().poll.take();
+                return;
+            }
             self.end(Err(ConnectError::new(
                 Code::OpenerSevered,
                 "The Connect window lost its link to this page at once: is the page served with \
@@ -364,14 +556,19 @@ impl Inner {
     /// on, to the page or through the forward to `serverUrl`.
     fn on_token(self: &Rc<Self>, special_token: String) {
         self.emit(Event::TokenReceived);
-        let (popup, message, poll) = {
+        let (popup, message, poll, bridge) = {
             let mut g = self.guards.borrow_mut();
-            (g.popup.take(), g.message.take(), g.poll.take())
+            (
+                g.popup.take(),
+                g.message.take(),
+                g.poll.take(),
+                g.bridge.take(),
+            )
         };
         if let Some(p) = popup {
             let _ = p.close();
         }
-        drop((message, poll));
+        drop((message, poll, bridge));
         let c = &self.config;
         let response = ConnectResponse {
             special_token,
@@ -423,6 +620,11 @@ impl Inner {
             a.abort();
         }
         drop(guards);
+        if self.keeps_record {
+            if let Some(window) = web_sys::window() {
+                redirect::forget(&window);
+            }
+        }
         self.emit(match &outcome {
             Ok(_) => Event::Finished,
             Err(e) if e.code() == Code::PopupClosed => Event::Closed,

@@ -3,8 +3,8 @@
 //! names the broken invariant. Not used by the module itself, so it costs the
 //! `.wasm` nothing.
 
-use crate::options::{is_token_text, Config, ParsedUrl, MAX_TEXT};
-use crate::protocol::{Data, Field, Incoming, Verdict};
+use crate::options::{is_token_text, Config, ParsedUrl, UxMode, MAX_TEXT};
+use crate::protocol::{Data, Field, Incoming, Pending, Return, Verdict};
 
 fn ensure(ok: bool, what: &str) -> Result<(), String> {
     if ok {
@@ -81,4 +81,78 @@ pub fn accepted_config(connect: &ParsedUrl, c: &Config) -> Result<(), String> {
         )?;
     }
     Ok(())
+}
+
+/// An accepted `returnUrl` is an absolute `http(s)` URL of the page's own
+/// origin without a fragment or credentials; the redirect modes have one.
+pub fn accepted_return_url(
+    parsed: Option<&ParsedUrl>,
+    page_origin: Option<&str>,
+    c: &Config,
+) -> Result<(), String> {
+    ensure(
+        c.ux_mode == UxMode::Popup || c.return_url.is_some(),
+        "a redirect mode without returnUrl",
+    )?;
+    let Some(url) = c.return_url.as_deref() else {
+        return Ok(());
+    };
+    let parsed = parsed.ok_or("a returnUrl out of nothing")?;
+    ensure(url == parsed.href, "returnUrl is not the URL given")?;
+    ensure(
+        !parsed.has_hash && !url.contains('#'),
+        "returnUrl with a fragment",
+    )?;
+    ensure(!parsed.has_credentials, "returnUrl with credentials")?;
+    ensure(
+        parsed.protocol == "https:" || parsed.protocol == "http:",
+        "returnUrl is not http(s)",
+    )?;
+    ensure(
+        page_origin.is_none_or(|o| o == parsed.origin),
+        "returnUrl of another origin",
+    )
+}
+
+/// A return the parser took from `fragment` had version 1 and each of its
+/// keys once; its state (and token) are in the token alphabet, its message
+/// bounded.
+pub fn accepted_return(fragment: &str, r: &Return) -> Result<(), String> {
+    let parts: Vec<&str> = fragment
+        .split('&')
+        .filter(|p| p.starts_with("zc_"))
+        .collect();
+    ensure(parts.contains(&"zc_v=1"), "a return without zc_v=1")?;
+    let mut keys: Vec<&str> = parts
+        .iter()
+        .map(|p| p.split('=').next().unwrap_or(""))
+        .collect();
+    let n = keys.len();
+    keys.sort_unstable();
+    keys.dedup();
+    ensure(keys.len() == n, "a return with a key twice")?;
+    ensure(
+        is_token_text(&r.state),
+        "a return's state outside the alphabet",
+    )?;
+    match &r.outcome {
+        Verdict::Finish { special_token } => {
+            ensure(is_token_text(special_token), "a return's token")
+        }
+        Verdict::Error { message, .. } => {
+            ensure(message.chars().count() <= 500, "a return's message")
+        }
+        Verdict::Close => Ok(()),
+        Verdict::Reject(_) => Err("a return that is a rejection".into()),
+    }
+}
+
+/// A pending record reads back as written.
+pub fn pending_round_trip(p: &Pending) -> Result<(), String> {
+    let mut expected = p.clone();
+    expected.expires = expected.expires.max(0.0) as i64 as f64;
+    ensure(
+        Pending::decode(&p.encode()).as_ref() == Some(&expected),
+        "a pending record does not read back as written",
+    )
 }

@@ -184,7 +184,8 @@ pub fn parse_url(input: &str, base: Option<&str>) -> Result<ParsedUrl, String> {
         protocol: url.protocol(),
         hostname: url.hostname(),
         has_credentials: !url.username().is_empty() || !url.password().is_empty(),
-        has_hash: !url.hash().is_empty(),
+        // `#` alone is a fragment too (an empty one, which `hash` does not show).
+        has_hash: url.href().bytes().any(|b| b == b'#'),
     })
 }
 
@@ -229,6 +230,8 @@ pub fn read_options(
         popup_height: r.whole("popupHeight"),
         label: r.string("label"),
         locale: r.string("locale"),
+        return_url: r.string("returnUrl"),
+        ux_mode: r.string("uxMode"),
         on_event: callbacks.on_event(),
     };
     match r.error {

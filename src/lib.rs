@@ -49,15 +49,16 @@ mod js;
 pub mod options;
 #[doc(hidden)]
 pub mod protocol;
+mod redirect;
 
 /// The JavaScript exports, for the in-browser tests of the JavaScript boundary.
 #[doc(hidden)]
-pub use api::{button_js, connect_js, open_js};
-pub use api::{connect, open, ButtonHandle, FlowHandle};
+pub use api::{button_js, connect_js, handle_redirect_js, open_js};
+pub use api::{connect, handle_redirect, open, ButtonHandle, FlowHandle};
 pub use button::Button;
 pub use error::{Code, ConnectError};
 pub use flow::{ConnectResponse, Flow};
-pub use options::{ConnectOptions, Credentials, DEFAULT_CONNECT_URL};
+pub use options::{ConnectOptions, Credentials, UxMode, DEFAULT_CONNECT_URL};
 pub use protocol::{Event, Reason};
 
 /// A smaller allocator than Rust's default, for the module the loaders ship

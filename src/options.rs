@@ -93,6 +93,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "onEvent",
     "label",
     "locale",
+    "returnUrl",
+    "uxMode",
 ];
 
 /// The keys only callback-style calls take.
@@ -161,6 +163,36 @@ impl Credentials {
     }
 }
 
+/// How a flow takes the user to the Connect page.
+///
+/// ```
+/// use zivacare_connect::UxMode;
+/// assert_eq!(UxMode::default(), UxMode::Popup);
+/// assert_eq!(UxMode::Auto.as_str(), "auto");
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UxMode {
+    /// A popup window (the default), as connect.js opens it.
+    #[default]
+    Popup,
+    /// This tab goes to the Connect page and comes back to `returnUrl`.
+    Redirect,
+    /// The popup; the redirect where a window cannot be opened, or in a
+    /// known in-app browser or a home-screen app.
+    Auto,
+}
+
+impl UxMode {
+    /// The mode as the `uxMode` option names it: `"popup"`, `"redirect"`, `"auto"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UxMode::Popup => "popup",
+            UxMode::Redirect => "redirect",
+            UxMode::Auto => "auto",
+        }
+    }
+}
+
 /// The options of a Connect flow as Rust callers give them: made with the two
 /// it needs, then each other one the page wants. They are checked when the
 /// flow starts (or the button is made), with the same rules and the same
@@ -194,6 +226,9 @@ pub struct ConnectOptions {
     pub(crate) popup_height: Option<u32>,
     pub(crate) label: Option<String>,
     pub(crate) locale: Option<String>,
+    pub(crate) return_url: Option<String>,
+    /// As written (a page's text is checked with the rest, in `validate`).
+    pub(crate) ux_mode: Option<String>,
     pub(crate) on_event: Option<OnEvent>,
 }
 
@@ -206,6 +241,8 @@ impl std::fmt::Debug for ConnectOptions {
             .field("server_url", &self.server_url)
             .field("credentials", &self.credentials)
             .field("timeout_ms", &self.timeout_ms)
+            .field("return_url", &self.return_url)
+            .field("ux_mode", &self.ux_mode)
             .finish_non_exhaustive()
     }
 }
@@ -285,6 +322,24 @@ impl ConnectOptions {
         self
     }
 
+    /// The page the Connect page returns to when it cannot post to a popup's
+    /// opener (and in [`UxMode::Redirect`]): an absolute URL of this page's
+    /// own origin, without a fragment, registered for your clientId at
+    /// ZivaCare by exact string (as the browser writes it). Pages that set it
+    /// call [`handle_redirect`](crate::handle_redirect) on load (a
+    /// [`Button`](crate::Button) does so itself).
+    pub fn return_url(mut self, url: impl Into<String>) -> Self {
+        self.return_url = Some(url.into());
+        self
+    }
+
+    /// How the flow takes the user to the Connect page (default
+    /// [`UxMode::Popup`]); `Redirect` and `Auto` need [`return_url`](Self::return_url).
+    pub fn ux_mode(mut self, mode: UxMode) -> Self {
+        self.ux_mode = Some(mode.as_str().to_owned());
+        self
+    }
+
     /// Told of every [`Event`] of the flow (never a token).
     pub fn on_event(mut self, f: impl Fn(&Event) + 'static) -> Self {
         self.on_event = Some(Rc::new(f));
@@ -299,6 +354,7 @@ impl ConnectOptions {
         page: Option<&str>,
         has_finish: bool,
     ) -> (RawOptions, Option<OnEvent>) {
+        let page_origin = page.and_then(|p| parse(p, None).ok()).map(|u| u.origin);
         let number = |n: Option<u32>| n.map(f64::from);
         let raw = RawOptions {
             client_id: self.client_id,
@@ -313,6 +369,9 @@ impl ConnectOptions {
             popup_height: number(self.popup_height),
             label: self.label,
             locale: self.locale,
+            return_url: self.return_url.map(|u| parse(&u, None)),
+            ux_mode: self.ux_mode,
+            page_origin,
             has_finish,
         };
         (raw, self.on_event)
@@ -335,6 +394,11 @@ pub struct RawOptions {
     pub popup_height: Option<f64>,
     pub label: Option<String>,
     pub locale: Option<String>,
+    /// `None` when absent; `Some(Err(text))` when the browser could not parse it.
+    pub return_url: Option<Result<ParsedUrl, String>>,
+    pub ux_mode: Option<String>,
+    /// The origin of the page the flow runs on, if known.
+    pub page_origin: Option<String>,
     pub has_finish: bool,
 }
 
@@ -358,6 +422,9 @@ pub struct Config {
     pub popup_height: u32,
     /// The button's text: `label`, or the label in `locale`'s language.
     pub label: String,
+    /// Where the Connect page returns to (absolute, of the page's origin).
+    pub return_url: Option<String>,
+    pub ux_mode: UxMode,
 }
 
 /// Checks a text option: present if `required`, not blank, at most
@@ -412,6 +479,49 @@ fn check_connect_url(parsed: Option<&Result<ParsedUrl, String>>) -> Result<(), C
         }
     };
     Err(ConnectError::option("connectUrl", problem))
+}
+
+/// `returnUrl`: an absolute `http(s)` URL of the page's own origin, without a
+/// fragment or credentials.
+fn check_return_url(
+    parsed: Option<&Result<ParsedUrl, String>>,
+    page_origin: Option<&str>,
+) -> Result<(), ConnectError> {
+    let problem = match parsed {
+        None => return Ok(()),
+        Some(Err(_)) => "is not a valid absolute URL",
+        Some(Ok(u)) if u.protocol != "https:" && u.protocol != "http:" => {
+            "must be an http: or https: URL"
+        }
+        Some(Ok(u)) if u.has_credentials => "must not contain a user name or password",
+        Some(Ok(u)) if u.has_hash => "must not contain a #fragment",
+        Some(Ok(u)) if page_origin.is_some_and(|o| o != u.origin) => {
+            "must be on this page's own origin"
+        }
+        Some(Ok(_)) => return Ok(()),
+    };
+    Err(ConnectError::option("returnUrl", problem))
+}
+
+fn ux_mode(value: Option<&str>, has_return: bool) -> Result<UxMode, ConnectError> {
+    let mode = match value {
+        None | Some("popup") => UxMode::Popup,
+        Some("redirect") => UxMode::Redirect,
+        Some("auto") => UxMode::Auto,
+        Some(_) => {
+            return Err(ConnectError::option(
+                "uxMode",
+                "must be \"popup\", \"redirect\" or \"auto\"",
+            ))
+        }
+    };
+    if mode != UxMode::Popup && !has_return {
+        return Err(ConnectError::option(
+            "returnUrl",
+            "is required with uxMode \"redirect\" or \"auto\"",
+        ));
+    }
+    Ok(mode)
 }
 
 fn check_server_url(parsed: Option<&Result<ParsedUrl, String>>) -> Result<(), ConnectError> {
@@ -520,6 +630,8 @@ pub fn validate(raw: RawOptions, finish_required: bool) -> Result<Config, Connec
     }
     check_connect_url(raw.connect_url.as_ref())?;
     check_server_url(raw.server_url.as_ref())?;
+    check_return_url(raw.return_url.as_ref(), raw.page_origin.as_deref())?;
+    let ux_mode = ux_mode(raw.ux_mode.as_deref(), raw.return_url.is_some())?;
     if raw.state.as_deref().is_some_and(|s| !is_token_text(s)) {
         return Err(ConnectError::option(
             "state",
@@ -572,5 +684,7 @@ pub fn validate(raw: RawOptions, finish_required: bool) -> Result<Config, Connec
         popup_width,
         popup_height,
         label,
+        return_url: raw.return_url.and_then(Result::ok).map(|u| u.href),
+        ux_mode,
     })
 }

@@ -2,7 +2,7 @@
 //! message filter, and the retry policy of the forward. See docs/protocol.md.
 
 use crate::error::Code;
-use crate::options::{is_token_text, Config};
+use crate::options::{is_token_text, Config, UxMode};
 
 pub const MSG_FINISH: &str = "zivacare-connect:finish";
 pub const MSG_CLOSE: &str = "zivacare-connect:close";
@@ -25,8 +25,9 @@ pub fn encode_component(s: &str, out: &mut String) {
 }
 
 /// `{connectUrl}?clientId=…&clientUserId=…&origin=…&state=…`, keeping any query
-/// the Connect URL already has.
-pub fn popup_url(config: &Config, page_origin: &str, state: &str) -> String {
+/// the Connect URL already has; with `returnUrl`, also `&returnUrl=…&uxMode=…`
+/// (`mode`: how this flow went to the Connect page, `popup` or `redirect`).
+pub fn popup_url(config: &Config, page_origin: &str, state: &str, mode: UxMode) -> String {
     let mut url = String::with_capacity(config.connect_url.len() + 128);
     url.push_str(&config.connect_url);
     let mut sep = if config.connect_url.bytes().any(|b| b == b'?') {
@@ -34,12 +35,16 @@ pub fn popup_url(config: &Config, page_origin: &str, state: &str) -> String {
     } else {
         '?'
     };
+    let ret = config.return_url.as_deref();
     for (key, value) in [
-        ("clientId", config.client_id.as_str()),
-        ("clientUserId", config.client_user_id.as_str()),
-        ("origin", page_origin),
-        ("state", state),
+        ("clientId", Some(config.client_id.as_str())),
+        ("clientUserId", Some(config.client_user_id.as_str())),
+        ("origin", Some(page_origin)),
+        ("state", Some(state)),
+        ("returnUrl", ret),
+        ("uxMode", ret.map(|_| mode.as_str())),
     ] {
+        let Some(value) = value else { continue };
         url.push(sep);
         url.push_str(key);
         url.push('=');
@@ -50,11 +55,11 @@ pub fn popup_url(config: &Config, page_origin: &str, state: &str) -> String {
 }
 
 /// Appends a whole number in decimal, without the weight of `core::fmt`.
-fn push_int(out: &mut String, n: i32) {
+pub fn push_int(out: &mut String, n: i64) {
     if n < 0 {
         out.push('-');
     }
-    let mut digits = [0u8; 10];
+    let mut digits = [0u8; 20];
     let mut len = 0;
     let mut m = n.unsigned_abs();
     loop {
@@ -80,7 +85,7 @@ pub fn popup_features(width: u32, height: u32, left: i32, top: i32) -> String {
         (",top=", top),
     ] {
         out.push_str(key);
-        push_int(&mut out, value);
+        push_int(&mut out, i64::from(value));
     }
     out
 }
@@ -204,6 +209,9 @@ impl serde::Serialize for Reason {
 pub enum Event {
     /// The Connect popup opened.
     PopupOpened,
+    /// This tab is going to the Connect page (`uxMode` `redirect`, or `auto`
+    /// where no popup could open); it comes back to `returnUrl`.
+    Redirecting,
     /// A message was ignored (see [`Reason`]); the flow goes on.
     MessageRejected {
         /// Why.
@@ -232,6 +240,7 @@ impl Event {
     pub fn name(&self) -> &'static str {
         match self {
             Event::PopupOpened => "popup_opened",
+            Event::Redirecting => "redirecting",
             Event::MessageRejected { .. } => "message_rejected",
             Event::TokenReceived => "token_received",
             Event::ServerRequest { .. } => "server_request",
@@ -267,13 +276,19 @@ pub fn check(expected_origin: &str, expected_state: &str, msg: &Incoming) -> Ver
     if !msg.from_popup {
         return Verdict::Reject(Reason::Source);
     }
+    check_data(expected_state, msg.data)
+}
+
+/// The checks of a message's data, whoever sent it: a plain object of the
+/// protocol's shape, with this flow's state.
+pub fn check_data(expected_state: &str, data: &Data) -> Verdict {
     let Data::Object {
         kind,
         state,
         special_token,
         code,
         message,
-    } = msg.data
+    } = data
     else {
         return Verdict::Reject(Reason::Shape);
     };
@@ -308,6 +323,248 @@ pub fn check(expected_origin: &str, expected_state: &str, msg: &Incoming) -> Ver
             }
         }
         _ => Verdict::Reject(Reason::Type),
+    }
+}
+
+/// The keys of a redirect return, in its fragment: `zc_` and a name, so that
+/// they cannot collide with a hash router's.
+pub const RETURN_KEYS: [&str; 6] = [
+    "zc_v",
+    "zc_state",
+    "zc_result",
+    "zc_token",
+    "zc_code",
+    "zc_message",
+];
+
+/// Decodes what `encodeURIComponent` encoded; `None` for a `%` that is not
+/// followed by two hex digits, or bytes that are not UTF-8.
+pub fn decode_component(s: &[u8]) -> Option<String> {
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] == b'%' {
+            let hi = hex(*s.get(i + 1)?)?;
+            let lo = hex(*s.get(i + 2)?)?;
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+        } else {
+            out.push(s[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// What a redirect return carries: its state, and the outcome, as a message
+/// from the popup would ([`Verdict::Finish`], [`Verdict::Close`] or [`Verdict::Error`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Return {
+    pub state: String,
+    pub outcome: Verdict,
+}
+
+/// Whether a part of a fragment is a return's (`zc_…`).
+fn is_ours(part: &[u8]) -> bool {
+    part.starts_with(b"zc_")
+}
+
+/// The redirect return in `fragment` (the URL's fragment without `#`):
+/// `None` if it holds no `zc_` key; `Some(Err(()))` if it is malformed (an
+/// unknown or repeated `zc_` key, a bad encoding, a version other than 1, a
+/// missing or ill-formed field, a field its result does not take).
+///
+/// ```
+/// # use zivacare_connect::protocol::{parse_return, Verdict};
+/// let r = parse_return("zc_v=1&zc_state=st4te&zc_result=finish&zc_token=t0k").unwrap().unwrap();
+/// assert_eq!(r.outcome, Verdict::Finish { special_token: "t0k".into() });
+/// assert_eq!(parse_return("/settings?tab=1"), None);
+/// assert_eq!(parse_return("zc_v=2&zc_state=s&zc_result=close"), Some(Err(())));
+/// ```
+pub fn parse_return(fragment: &str) -> Option<Result<Return, ()>> {
+    let mut fields: [Option<String>; 6] = Default::default();
+    let mut any = false;
+    let mut bad = fragment.len() > 4096;
+    for part in fragment
+        .as_bytes()
+        .split(|b| *b == b'&')
+        .filter(|p| is_ours(p))
+    {
+        any = true;
+        let eq = part.iter().position(|b| *b == b'=').unwrap_or(part.len());
+        let key = part.get(..eq).unwrap_or_default();
+        let value = part.get(eq + 1..).unwrap_or_default();
+        match RETURN_KEYS.iter().position(|k| k.as_bytes() == key) {
+            Some(i) if fields[i].is_none() => match decode_component(value) {
+                Some(v) => fields[i] = Some(v),
+                None => bad = true,
+            },
+            _ => bad = true,
+        }
+    }
+    if !any {
+        return None;
+    }
+    let [v, state, result, token, code, message] = fields;
+    let outcome = match (result.as_deref(), token, code) {
+        _ if bad || v.as_deref() != Some("1") => None,
+        (Some("finish"), Some(t), None) if message.is_none() && is_token_text(&t) => {
+            Some(Verdict::Finish { special_token: t })
+        }
+        (Some("close"), None, None) if message.is_none() => Some(Verdict::Close),
+        (Some("error"), None, Some(c)) if valid_connect_code(&c) => Some(Verdict::Error {
+            code: c,
+            message: message
+                .unwrap_or_default()
+                .chars()
+                .take(MAX_MESSAGE)
+                .collect(),
+        }),
+        _ => None,
+    };
+    Some(match (state, outcome) {
+        (Some(state), Some(outcome)) if is_token_text(&state) => Ok(Return { state, outcome }),
+        _ => Err(()),
+    })
+}
+
+/// The pending flow a tab keeps while it is away at the Connect page (or
+/// while its popup may come back by redirect): never a token, never
+/// `serverHeaders`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pending {
+    pub state: String,
+    pub client_id: String,
+    pub client_user_id: String,
+    pub connect_origin: String,
+    pub return_url: String,
+    /// Whether the tab itself went to the Connect page (redirect mode).
+    pub redirect: bool,
+    /// When it expires, in milliseconds since the epoch (`timeoutMs` after it began).
+    pub expires: f64,
+}
+
+impl Pending {
+    /// The record as stored: its fields percent-encoded and joined by `|`,
+    /// after a version (`1`), the same in `sessionStorage` and in a cookie.
+    ///
+    /// ```
+    /// # use zivacare_connect::protocol::Pending;
+    /// let p = Pending {
+    ///     state: "st4te".into(), client_id: "c".into(), client_user_id: "ann@example.com".into(),
+    ///     connect_origin: "https://z.example".into(), return_url: "https://app.example/r?a=1|2".into(),
+    ///     redirect: true, expires: 1_700_000_000_000.0,
+    /// };
+    /// assert_eq!(Pending::decode(&p.encode()), Some(p));
+    /// ```
+    pub fn encode(&self) -> String {
+        let mut out = String::from("1");
+        for field in [
+            self.state.as_str(),
+            &self.client_id,
+            &self.client_user_id,
+            &self.connect_origin,
+            &self.return_url,
+            if self.redirect { "r" } else { "p" },
+        ] {
+            out.push('|');
+            encode_component(field, &mut out);
+        }
+        out.push('|');
+        push_int(&mut out, self.expires.max(0.0) as i64);
+        out
+    }
+
+    /// A record as [`encode`](Pending::encode) wrote it; `None` for anything else.
+    pub fn decode(text: &str) -> Option<Pending> {
+        let mut parts = text.as_bytes().split(|b| *b == b'|');
+        if parts.next()? != b"1" {
+            return None;
+        }
+        let mut field = || decode_component(parts.next()?);
+        let (state, client_id, client_user_id, connect_origin, return_url, mode) =
+            (field()?, field()?, field()?, field()?, field()?, field()?);
+        let expires = field()?;
+        let ms = expires.bytes().try_fold(0u64, |n, b| match b {
+            b'0'..=b'9' => n.checked_mul(10)?.checked_add(u64::from(b - b'0')),
+            _ => None,
+        })?;
+        if expires.is_empty() {
+            return None;
+        }
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(Pending {
+            state,
+            client_id,
+            client_user_id,
+            connect_origin,
+            return_url,
+            redirect: mode == "r",
+            expires: ms as f64,
+        })
+    }
+}
+
+/// The user agents of in-app browsers, where a popup is blocked, opens in
+/// the same tab, or is cut off from the page: Facebook, Messenger, Instagram,
+/// LinkedIn, TikTok, Line, Snapchat, Pinterest. A heuristic: their apps say
+/// so in the user agent, and may stop saying so.
+pub const IN_APP_BROWSERS: &[&str] = &[
+    "FBAN/",
+    "FBAV/",
+    "FB_IAB",
+    "Instagram",
+    "LinkedInApp",
+    "musical_ly",
+    "Bytedance",
+    "TikTok",
+    "Line/",
+    "Snapchat",
+    "Pinterest",
+];
+
+/// Whether `user_agent` names one of [`IN_APP_BROWSERS`].
+///
+/// ```
+/// # use zivacare_connect::protocol::is_in_app_browser;
+/// assert!(is_in_app_browser("Mozilla/5.0 (iPhone) Mobile/15E148 [FBAN/FBIOS;FBAV/450.0]"));
+/// assert!(!is_in_app_browser("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"));
+/// ```
+pub fn is_in_app_browser(user_agent: &str) -> bool {
+    let ua = user_agent.as_bytes();
+    IN_APP_BROWSERS
+        .iter()
+        .any(|t| ua.windows(t.len()).any(|w| w == t.as_bytes()))
+}
+
+/// Whether a return may be forwarded for `config`, against this tab's
+/// pending flow at `now`: the same state, for the same application, user,
+/// Connect page and return page, not expired. A return with no pending flow
+/// lost it (`redirect_state_lost`); one with another state or for another
+/// flow is not this tab's (`state_mismatch`); one past its expiry, `timeout`.
+pub fn check_return(
+    pending: Option<&Pending>,
+    ret: &Return,
+    config: &Config,
+    now: f64,
+) -> Result<(), Code> {
+    let Some(p) = pending else {
+        return Err(Code::RedirectStateLost);
+    };
+    let same = p.state == ret.state
+        && p.client_id == config.client_id
+        && p.client_user_id == config.client_user_id
+        && p.connect_origin == config.connect_origin
+        && config.return_url.as_deref() == Some(p.return_url.as_str());
+    if !same {
+        Err(Code::StateMismatch)
+    } else if now > p.expires {
+        Err(Code::Timeout)
+    } else {
+        Ok(())
     }
 }
 

@@ -3,7 +3,7 @@
 
 use zivacare_connect::error::Code;
 use zivacare_connect::options::{
-    check_keys, label_for, validate, Credentials, ParsedUrl, RawOptions,
+    check_keys, label_for, validate, Credentials, ParsedUrl, RawOptions, UxMode,
 };
 
 fn url(href: &str) -> ParsedUrl {
@@ -44,6 +44,110 @@ fn minimal_options_get_documented_defaults() {
     assert_eq!(c.credentials, Credentials::SameOrigin);
     assert_eq!(c.timeout_ms, 600_000);
     assert_eq!((c.popup_width, c.popup_height), (500, 720));
+}
+
+/// The options of a page at `http://127.0.0.1:8080/app` with `returnUrl` and `uxMode`.
+fn with_return(return_url: Option<&str>, ux_mode: Option<&str>) -> RawOptions {
+    RawOptions {
+        return_url: return_url.map(|u| Ok(url(u))),
+        ux_mode: ux_mode.map(Into::into),
+        page_origin: Some("http://127.0.0.1:8080".into()),
+        ..base()
+    }
+}
+
+#[test]
+fn a_return_url_is_of_the_pages_origin_without_fragment_and_the_redirect_modes_need_one() {
+    let c = validate(
+        with_return(Some("http://127.0.0.1:8080/back?x=1"), Some("auto")),
+        true,
+    )
+    .unwrap();
+    assert_eq!(
+        (c.return_url.as_deref(), c.ux_mode),
+        (Some("http://127.0.0.1:8080/back?x=1"), UxMode::Auto)
+    );
+    assert_eq!(
+        validate(base(), true).unwrap().ux_mode,
+        UxMode::Popup,
+        "popup by default"
+    );
+    let c = validate(with_return(Some("http://127.0.0.1:8080/"), None), true).unwrap();
+    assert_eq!(
+        c.ux_mode,
+        UxMode::Popup,
+        "a return URL alone keeps the popup"
+    );
+    for (return_url, mode, field, problem) in [
+        (
+            Some("http://127.0.0.1:9090/back"),
+            None,
+            "returnUrl",
+            "origin",
+        ),
+        (
+            Some("https://127.0.0.1:8080/back"),
+            None,
+            "returnUrl",
+            "origin",
+        ),
+        (
+            Some("http://evil.example/back"),
+            Some("redirect"),
+            "returnUrl",
+            "origin",
+        ),
+        (
+            Some("http://127.0.0.1:8080/back#x"),
+            None,
+            "returnUrl",
+            "fragment",
+        ),
+        (
+            Some("http://127.0.0.1:8080/back#"),
+            None,
+            "returnUrl",
+            "fragment",
+        ),
+        (
+            Some("http://u:p@127.0.0.1:8080/back"),
+            None,
+            "returnUrl",
+            "password",
+        ),
+        (Some("ftp://127.0.0.1:8080/back"), None, "returnUrl", "http"),
+        (None, Some("redirect"), "returnUrl", "required"),
+        (None, Some("auto"), "returnUrl", "required"),
+        (
+            Some("http://127.0.0.1:8080/"),
+            Some("Redirect"),
+            "uxMode",
+            "\"redirect\"",
+        ),
+        (
+            Some("http://127.0.0.1:8080/"),
+            Some(""),
+            "uxMode",
+            "\"auto\"",
+        ),
+    ] {
+        let e = validate(with_return(return_url, mode), true).unwrap_err();
+        assert_eq!(
+            (e.code(), e.field()),
+            (Code::InvalidOptions, Some(field)),
+            "{return_url:?} {mode:?}"
+        );
+        assert!(e.message().contains(problem), "{}", e.message());
+    }
+    let unparsable = RawOptions {
+        return_url: Some(Err("/relative".into())),
+        ..with_return(None, None)
+    };
+    assert_eq!(
+        validate(unparsable, true).unwrap_err().field(),
+        Some("returnUrl")
+    );
+    assert!(check_keys(&["returnUrl", "uxMode"], true).is_ok());
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 use zivacare_connect::invariants;
 use zivacare_connect::options::{validate, ParsedUrl, RawOptions};
-use zivacare_connect::protocol::{check, Data, Field, Incoming};
+use zivacare_connect::protocol::{check, parse_return, Data, Field, Incoming, Pending};
 
 const ORIGIN: &str = "https://developer.zivacare.com";
 const STATE: &str = "st4te_of-this.flow~";
@@ -97,5 +97,63 @@ proptest! {
                 return Err(TestCaseError::fail(broken));
             }
         }
+    }
+}
+
+/// Parts of a return fragment: its keys (and others), values of every kind.
+fn fragment() -> impl Strategy<Value = String> {
+    let key = prop_oneof![
+        Just("zc_v".to_owned()),
+        Just("zc_state".to_owned()),
+        Just("zc_result".to_owned()),
+        Just("zc_token".to_owned()),
+        Just("zc_code".to_owned()),
+        Just("zc_message".to_owned()),
+        "zc_[a-z]{0,6}",
+        "[a-z/]{0,8}",
+    ];
+    let value = prop_oneof![
+        Just("1".to_owned()),
+        Just("finish".to_owned()),
+        Just("close".to_owned()),
+        Just("error".to_owned()),
+        "[A-Za-z0-9_.~-]{0,40}",
+        "(%[0-9A-Fa-f]{2}|[ -~]){0,30}",
+        any::<String>(),
+    ];
+    proptest::collection::vec((key, value), 0..8).prop_map(|parts| {
+        parts
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&")
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4000))]
+
+    #[test]
+    fn no_fragment_panics_the_return_parser_and_what_it_accepts_holds(f in fragment()) {
+        if let Some(Ok(r)) = parse_return(&f) {
+            if let Err(broken) = invariants::accepted_return(&f, &r) {
+                panic!("{broken}: {f}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_pending_record_reads_back_as_written(
+        state in any::<String>(), user in any::<String>(), url in any::<String>(),
+        redirect in any::<bool>(), expires in 0.0..1e15f64, noise in any::<String>(),
+    ) {
+        let p = Pending {
+            state, client_id: user.clone(), client_user_id: user, connect_origin: url.clone(),
+            return_url: url, redirect, expires,
+        };
+        if let Err(broken) = invariants::pending_round_trip(&p) {
+            panic!("{broken}: {p:?}");
+        }
+        let _ = Pending::decode(&noise);
     }
 }

@@ -1,11 +1,14 @@
-//! The popup URL, the message filter and the retry policy, table-driven.
+//! The popup URL, the message filter, the redirect return (its fragment, the
+//! pending record, the checks of a return) and the retry policy, table-driven.
 //! The bad inputs come from the security checklist of the project.
 #![cfg(not(target_arch = "wasm32"))]
 
-use zivacare_connect::options::{validate, ParsedUrl, RawOptions};
+use zivacare_connect::error::Code;
+use zivacare_connect::options::{validate, ParsedUrl, RawOptions, UxMode};
 use zivacare_connect::protocol::{
-    backoff_ms, base64url, check, popup_features, popup_url, should_retry, Data, Field, Incoming,
-    Reason, Verdict,
+    backoff_ms, base64url, check, check_return, decode_component, encode_component,
+    is_in_app_browser, parse_return, popup_features, popup_url, should_retry, Data, Field,
+    Incoming, Pending, Reason, Return, Verdict,
 };
 
 const CONNECT: &str = "https://developer.zivacare.com";
@@ -274,6 +277,7 @@ fn popup_url_encodes_every_value() {
         &config("http://127.0.0.1:8081/connect"),
         "http://localhost:8080",
         "abc_123",
+        UxMode::Popup,
     );
     assert_eq!(
         url,
@@ -284,11 +288,210 @@ fn popup_url_encodes_every_value() {
         &config("http://127.0.0.1:8081/connect?lang=es"),
         "https://a.example",
         "s",
+        UxMode::Redirect,
     );
     assert!(
         url.starts_with("http://127.0.0.1:8081/connect?lang=es&clientId="),
         "{url}"
     );
+}
+
+#[test]
+fn with_a_return_url_the_connect_url_names_it_and_how_the_flow_went() {
+    let mut c = config("http://127.0.0.1:8081/connect");
+    c.return_url = Some("http://localhost:8080/back?x=1".into());
+    let url = popup_url(&c, "http://localhost:8080", "s", UxMode::Redirect);
+    assert!(
+        url.ends_with(
+            "&state=s&returnUrl=http%3A%2F%2Flocalhost%3A8080%2Fback%3Fx%3D1&uxMode=redirect"
+        ),
+        "{url}"
+    );
+    assert!(popup_url(&c, "o", "s", UxMode::Popup).ends_with("&uxMode=popup"));
+}
+
+fn ret(fragment: &str) -> Option<Result<Return, ()>> {
+    parse_return(fragment)
+}
+
+#[test]
+fn returns_are_read_exactly_and_anything_else_is_invalid() {
+    let finish = ret("zc_v=1&zc_state=st4te&zc_result=finish&zc_token=tok_1.2~3")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        finish,
+        Return {
+            state: "st4te".into(),
+            outcome: Verdict::Finish {
+                special_token: "tok_1.2~3".into()
+            }
+        }
+    );
+    assert_eq!(
+        ret("zc_state=s&zc_v=1&zc_result=close")
+            .unwrap()
+            .unwrap()
+            .outcome,
+        Verdict::Close
+    );
+    let error = ret("zc_v=1&zc_state=s&zc_result=error&zc_code=0011&zc_message=Not%20recognised%20%3Cb%3E%E2%9C%93").unwrap().unwrap();
+    assert_eq!(
+        error.outcome,
+        Verdict::Error {
+            code: "0011".into(),
+            message: "Not recognised <b>✓".into()
+        }
+    );
+    let long = format!(
+        "zc_v=1&zc_state=s&zc_result=error&zc_code=x&zc_message={}",
+        "a".repeat(900)
+    );
+    assert!(
+        matches!(ret(&long).unwrap().unwrap().outcome, Verdict::Error { message, .. } if message.len() == 500)
+    );
+    // Not a return: no zc_ key (a hash router's fragment, or none).
+    for fragment in ["", "/inbox", "tab=zc_v", "zcv=1", "ZC_V=1"] {
+        assert_eq!(ret(fragment), None, "{fragment:?}");
+    }
+    // A return, malformed: invalid_return, whatever else it holds.
+    for fragment in [
+        "zc_v=1",
+        "zc_v=2&zc_state=s&zc_result=close",
+        "zc_state=s&zc_result=close",
+        "zc_v=1&zc_result=close",
+        "zc_v=1&zc_state=bad%20state&zc_result=close",
+        "zc_v=1&zc_state=s&zc_result=done",
+        "zc_v=1&zc_state=s&zc_result=finish",
+        "zc_v=1&zc_state=s&zc_result=finish&zc_token=",
+        "zc_v=1&zc_state=s&zc_result=finish&zc_token=a%0Ab",
+        "zc_v=1&zc_state=s&zc_result=finish&zc_token=a&zc_token=b",
+        "zc_v=1&zc_state=s&zc_result=finish&zc_token=a&zc_code=x",
+        "zc_v=1&zc_state=s&zc_result=close&zc_token=a",
+        "zc_v=1&zc_state=s&zc_result=error",
+        "zc_v=1&zc_state=s&zc_result=error&zc_code=no%20spaces",
+        "zc_v=1&zc_state=s&zc_result=close&zc_extra=1",
+        "zc_v=1&zc_state=s&zc_result=close&zc_state=t",
+        "zc_v=1&zc_state=s%ZZ&zc_result=close",
+        "zc_v=1&zc_state=s&zc_result=close&zc_message=%FF",
+        "zc_v=1&zc_state=%E2%80%AEs&zc_result=close",
+    ] {
+        assert_eq!(ret(fragment), Some(Err(())), "{fragment:?}");
+    }
+    let huge = format!(
+        "zc_v=1&zc_state=s&zc_result=finish&zc_token=t&x={}",
+        "y".repeat(5000)
+    );
+    assert_eq!(ret(&huge), Some(Err(())));
+}
+
+#[test]
+fn percent_decoding_is_encode_uri_components_inverse() {
+    let mut encoded = String::new();
+    let text = "a b&c=d/é✓%";
+    encode_component(text, &mut encoded);
+    assert_eq!(decode_component(encoded.as_bytes()).as_deref(), Some(text));
+    for bad in ["%", "%4", "%G0", "%C3"] {
+        assert_eq!(decode_component(bad.as_bytes()), None, "{bad}");
+    }
+}
+
+fn pending(state: &str, expires: f64) -> Pending {
+    Pending {
+        state: state.into(),
+        client_id: "demo client&1".into(),
+        client_user_id: "ann+test@example.com".into(),
+        connect_origin: "http://127.0.0.1:8081".into(),
+        return_url: "http://localhost:8080/back".into(),
+        redirect: true,
+        expires,
+    }
+}
+
+#[test]
+fn the_pending_record_reads_back_what_it_wrote_and_nothing_else() {
+    let p = pending("st4te", 1_800_000_000_123.0);
+    let text = p.encode();
+    assert!(
+        !text.contains(';') && !text.contains(' ') && !text.contains(','),
+        "fits a cookie: {text}"
+    );
+    assert_eq!(Pending::decode(&text), Some(p.clone()));
+    let popup = Pending {
+        redirect: false,
+        ..p
+    };
+    assert_eq!(Pending::decode(&popup.encode()), Some(popup));
+    for bad in [
+        "",
+        "2|a|b|c|d|e|r|1",
+        "1|a|b|c|d|e|r",
+        "1|a|b|c|d|e|r|x",
+        "1|a|b|c|d|e|r|1|extra",
+        "1|%Z|b|c|d|e|r|1",
+    ] {
+        assert_eq!(Pending::decode(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn a_return_is_forwarded_only_for_this_tabs_pending_flow_in_time() {
+    let mut c = config("http://127.0.0.1:8081/connect");
+    c.return_url = Some("http://localhost:8080/back".into());
+    let r = Return {
+        state: "st4te".into(),
+        outcome: Verdict::Close,
+    };
+    let now = 1_800_000_000_000.0;
+    assert_eq!(
+        check_return(Some(&pending("st4te", now + 1.0)), &r, &c, now),
+        Ok(())
+    );
+    assert_eq!(
+        check_return(None, &r, &c, now),
+        Err(Code::RedirectStateLost)
+    );
+    assert_eq!(
+        check_return(Some(&pending("other", now + 1.0)), &r, &c, now),
+        Err(Code::StateMismatch)
+    );
+    assert_eq!(
+        check_return(Some(&pending("st4te", now - 1.0)), &r, &c, now),
+        Err(Code::Timeout)
+    );
+    for edit in [
+        (|p: &mut Pending| p.client_id = "other".into()) as fn(&mut Pending),
+        |p| p.client_user_id = "mallory@example.com".into(),
+        |p| p.connect_origin = "https://evil.example".into(),
+        |p| p.return_url = "http://localhost:8080/other".into(),
+    ] {
+        let mut p = pending("st4te", now + 1.0);
+        edit(&mut p);
+        assert_eq!(
+            check_return(Some(&p), &r, &c, now),
+            Err(Code::StateMismatch),
+            "{p:?}"
+        );
+    }
+}
+
+#[test]
+fn in_app_browsers_are_told_from_browsers() {
+    for ua in [
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 [FBAN/FBIOS;FBAV/450.0.0.33.111]",
+        "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/120 Mobile Safari/537.36 Instagram 310.0.0.40.109 Android",
+        "Mozilla/5.0 (iPhone) AppleWebKit/605.1.15 Mobile/15E148 LinkedInApp",
+        "Mozilla/5.0 (Linux; Android 13) AppleWebKit/537.36 Chrome/118 Mobile Safari/537.36 trill_310 musical_ly_2023",
+    ] {
+        assert!(is_in_app_browser(ua), "{ua}");
+    }
+    for ua in [
+        "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1",
+        "",
+    ] {
+        assert!(!is_in_app_browser(ua), "{ua}");
+    }
 }
 
 #[test]

@@ -194,6 +194,11 @@ function showSignedIn(user) {
     clientUserId: user,
     connectUrl: config.connectUrl,
     serverUrl: config.serverUrl,
+    // The popup; where none can open (an in-app browser, an app on a home
+    // screen, a blocked window), this tab goes to ZivaCare and comes back here,
+    // and the button continues the flow.
+    returnUrl: location.origin + "/",
+    uxMode: "auto",
     finish(err) {
       if (err) {
         say("Could not connect: " + err.message + " (" + err.code + ")", "error");

@@ -1,4 +1,5 @@
-//! The SDK's options validation: any values of any option. It must never
+//! The SDK's options validation: any values of any option, `returnUrl` and
+//! `uxMode` among them. It must never
 //! panic, and every configuration it accepts must hold its invariants.
 #![no_main]
 
@@ -19,7 +20,8 @@ fuzz_target!(|input: (
     [Option<f64>; 3],
     Vec<(String, String)>,
     (String, String, bool, bool),
-    bool
+    bool,
+    (Option<(String, String, bool, bool)>, Option<String>, Option<String>)
 )| {
     let (
         (client_id, client_user_id, state, credentials),
@@ -28,7 +30,16 @@ fuzz_target!(|input: (
         headers,
         url,
         callbacks,
+        (ret, ux_mode, page_origin),
     ) = input;
+    let ret = ret.map(|(protocol, host, has_credentials, has_hash)| ParsedUrl {
+        href: format!("{protocol}//{host}/back"),
+        origin: format!("{protocol}//{host}"),
+        protocol,
+        hostname: host,
+        has_credentials,
+        has_hash,
+    });
     let (protocol, hostname, has_credentials, has_hash) = url;
     let connect = ParsedUrl {
         href: format!("{protocol}//{hostname}/connect"),
@@ -57,10 +68,15 @@ fuzz_target!(|input: (
         popup_height: numbers[2],
         label,
         locale,
+        return_url: ret.clone().map(Ok),
+        ux_mode,
+        page_origin: page_origin.clone(),
         has_finish: callbacks,
     };
     if let Ok(c) = validate(raw, callbacks) {
-        if let Err(broken) = invariants::accepted_config(&connect, &c) {
+        if let Err(broken) = invariants::accepted_config(&connect, &c)
+            .and_then(|()| invariants::accepted_return_url(ret.as_ref(), page_origin.as_deref(), &c))
+        {
             panic!("{broken}");
         }
     }

@@ -1,14 +1,32 @@
-// The sandbox's Connect page: pick sources, finish or cancel, and tell the app
-// through window.opener, addressed to the app's registered origin only.
+// The sandbox's Connect page: pick sources, finish or cancel, and tell the app.
+// From a popup, through window.opener, addressed to the app's registered
+// origin only. With a registered return URL, by going back to it with the
+// outcome in the fragment (never the query): in the redirect mode, and from a
+// popup with no opener left (an in-app browser that opened it in the same tab,
+// or a page whose Cross-Origin-Opener-Policy cut it off).
 "use strict";
 
 const main = document.getElementById("connect");
 if (main) {
-  const { clientId, clientUserId, origin, state } = main.dataset;
+  const { clientId, clientUserId, origin, state, returnUrl, uxMode } = main.dataset;
   const status = document.getElementById("status");
   const finish = document.getElementById("finish");
 
+  // #zc_v=1&zc_state=…&zc_result=finish&zc_token=… (or close, or error with zc_code and zc_message).
+  const fragment = (message) => {
+    const result = message.type.slice("zivacare-connect:".length);
+    const parts = [["zc_v", "1"], ["zc_state", state], ["zc_result", result]];
+    if (message.specialToken) parts.push(["zc_token", message.specialToken]);
+    if (message.code) parts.push(["zc_code", message.code], ["zc_message", message.message]);
+    return parts.map(([k, v]) => k + "=" + encodeURIComponent(v)).join("&");
+  };
+
+  // Whether the app heard it (this window may then close).
   const tell = (message) => {
+    if (returnUrl && (uxMode === "redirect" || !window.opener)) {
+      location.replace(returnUrl + "#" + fragment(message));
+      return false;
+    }
     if (!window.opener) {
       status.textContent = "This window was not opened by an app; nothing was shared.";
       return false;

@@ -8,7 +8,7 @@ use zivacare::ClientSecret;
 /// ```
 /// let app: zivacare_sandbox::RegisteredApp = serde_json::from_str(r#"{
 ///     "clientId": "my-app", "clientSecret": "s3cret", "name": "My App",
-///     "origins": ["https://app.example.com"]
+///     "origins": ["https://app.example.com"], "returnUrls": ["https://app.example.com/connected"]
 /// }"#).unwrap();
 /// assert!(!format!("{app:?}").contains("s3cret"));
 /// ```
@@ -24,6 +24,11 @@ pub struct RegisteredApp {
     pub name: String,
     /// Exact origins (`scheme://host[:port]`) allowed to open the Connect page.
     pub origins: Vec<String>,
+    /// Exact URLs the Connect page may return to (`returnUrl`), compared
+    /// string for string: another path, port, case or a trailing slash is
+    /// another URL, refused with a page that goes nowhere.
+    #[serde(default)]
+    pub return_urls: Vec<String>,
 }
 
 fn secret<'de, D: Deserializer<'de>>(d: D) -> Result<ClientSecret, D::Error> {
@@ -43,7 +48,8 @@ pub const DEMO_CLIENT_ID: &str = "demo-client";
 /// ```
 pub const DEMO_CLIENT_SECRET: &str = "sandbox-demo-secret";
 
-/// The built-in demo app, registered for the given app origins.
+/// The built-in demo app, registered for the given app origins, and to
+/// return to the page at the root of each (`{origin}/`).
 ///
 /// ```
 /// let app = zivacare_sandbox::demo_app(vec!["http://127.0.0.1:8080".into()]);
@@ -54,11 +60,13 @@ pub fn demo_app(origins: Vec<String>) -> RegisteredApp {
         client_id: DEMO_CLIENT_ID.into(),
         client_secret: ClientSecret::new(DEMO_CLIENT_SECRET),
         name: "ZivaCare Demo App".into(),
+        return_urls: origins.iter().map(|o| format!("{o}/")).collect(),
         origins,
     }
 }
 
-/// Reads registered apps from a JSON file: `[{clientId, clientSecret, name, origins}]`.
+/// Reads registered apps from a JSON file: `[{clientId, clientSecret, name,
+/// origins, returnUrls?}]`.
 ///
 /// ```
 /// let dir = tempfile::tempdir().unwrap();

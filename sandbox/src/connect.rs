@@ -82,9 +82,13 @@ pub struct ConnectQuery {
     client_user_id: Option<String>,
     origin: Option<String>,
     state: Option<String>,
+    return_url: Option<String>,
+    ux_mode: Option<String>,
 }
 
-/// `GET /connect?clientId=…&clientUserId=…&origin=…&state=…`.
+/// `GET /connect?clientId=…&clientUserId=…&origin=…&state=…[&returnUrl=…&uxMode=…]`.
+/// A `returnUrl` must be one the app registered, string for string: any other
+/// gets an error page that navigates and links nowhere (no open redirect).
 pub async fn connect_page(
     State(s): State<Arc<Sandbox>>,
     query: Result<Query<ConnectQuery>, QueryRejection>,
@@ -106,6 +110,26 @@ pub async fn connect_page(
     let Some(user) = q.client_user_id.filter(|u| is_plain_text(u, 512)) else {
         return error_page("The Connect link names no user (0005).");
     };
+    let back = match q.return_url {
+        None => None,
+        Some(url) if app.return_urls.contains(&url) => Some(url),
+        Some(_) => return error_page(
+            "This page asks to return to an address that is not registered for this application.",
+        ),
+    };
+    let redirect = match q.ux_mode.as_deref() {
+        None | Some("popup") => false,
+        Some("redirect") if back.is_some() => true,
+        Some(_) => return error_page("The Connect link is malformed."),
+    };
+    let back = match back {
+        Some(url) => format!(
+            " data-return-url=\"{}\" data-ux-mode=\"{}\"",
+            escape_html(&url),
+            if redirect { "redirect" } else { "popup" }
+        ),
+        None => String::new(),
+    };
     let sources: String = SOURCES
         .iter()
         .map(|s| {
@@ -118,7 +142,7 @@ pub async fn connect_page(
         .collect();
     let body = format!(
         "<main id=\"connect\" data-client-id=\"{client_id}\" data-client-user-id=\"{user}\" \
-         data-origin=\"{origin}\" data-state=\"{state}\">\n\
+         data-origin=\"{origin}\" data-state=\"{state}\"{back}>\n\
          <h1>Connect your health data</h1>\n\
          <p><strong>{app_name}</strong> asks to read your health data as <strong>{user}</strong>.</p>\n\
          <form id=\"sources\">\n<fieldset>\n<legend>Choose the sources to share</legend>\n\

@@ -105,6 +105,71 @@ async fn t16_connect_page_refuses_unknown_apps_foreign_origins_and_bad_links() {
 }
 
 #[tokio::test]
+async fn t19_a_return_url_is_only_one_the_app_registered_string_for_string() {
+    let w = world().await;
+    let with = |return_url: &str, mode: &str| {
+        let enc = |s: &str| -> String {
+            serde_urlencoded::to_string([("v", s)]).unwrap()[2..].to_owned()
+        };
+        format!(
+            "{}&returnUrl={}&uxMode={mode}",
+            connect_uri(CLIENT_ID, "ann", APP_ORIGIN, "st4te"),
+            enc(return_url)
+        )
+    };
+    for mode in ["redirect", "popup"] {
+        let r = w.get(&with(RETURN_URL, mode)).await;
+        assert_eq!(r.status, 200);
+        assert!(
+            r.text.contains(&format!(
+                "data-return-url=\"{RETURN_URL}\" data-ux-mode=\"{mode}\""
+            )),
+            "{}",
+            r.text
+        );
+        assert_eq!(r.headers["referrer-policy"], "no-referrer");
+    }
+    for other in [
+        "http://127.0.0.1:8080/connected/",
+        "http://127.0.0.1:8081/connected",
+        "http://127.0.0.1:8080/Connected",
+        "http://127.0.0.1:8080/connected?x=1",
+        "https://127.0.0.1:8080/connected",
+        "http://evil.example/connected",
+        "javascript:alert(1)",
+    ] {
+        let r = w.get(&with(other, "redirect")).await;
+        assert_eq!(r.status, 400, "{other}");
+        assert!(r.text.contains("not registered"), "{other}: {}", r.text);
+        // A page that goes nowhere: no return address, no link, no script of its own to run.
+        assert!(
+            !r.text.contains("data-return-url")
+                && !r.text.contains("<a ")
+                && !r.text.contains(other),
+            "{other}: {}",
+            r.text
+        );
+    }
+    assert_eq!(
+        w.get(&format!(
+            "{}&uxMode=redirect",
+            connect_uri(CLIENT_ID, "ann", APP_ORIGIN, "st4te")
+        ))
+        .await
+        .status,
+        400,
+        "redirect needs a return URL"
+    );
+    assert_eq!(w.get(&with(RETURN_URL, "sideways")).await.status, 400);
+    // The page's script goes back by location.replace, with the outcome in the fragment.
+    let js = w.get("/connect.js").await.text;
+    assert!(
+        js.contains("location.replace(returnUrl + \"#\"") && js.contains("zc_token"),
+        "{js}"
+    );
+}
+
+#[tokio::test]
 async fn finishing_mints_tokens_only_for_registered_origins_and_known_sources() {
     let w = world().await;
     let token = w.mint("ann@example.com", &["fitbit"]).await;

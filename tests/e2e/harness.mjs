@@ -87,8 +87,14 @@ let app = null;
 document.getElementById("go").addEventListener("click", () => { app = window.open(document.body.dataset.app, "app"); });
 window.forge = (message) => app.postMessage(message, "*");`;
 
-function serveAttacker(port, appUrl) {
+/** The attacker's site; `requests` records what reached it (URL and Referer). */
+function serveAttacker(port, appUrl, requests) {
   const srv = http.createServer((req, res) => {
+    requests.push({ url: req.url, referer: req.headers.referer || "" });
+    if (req.url.startsWith("/pixel.svg")) {
+      res.writeHead(200, { "content-type": "image/svg+xml", "cache-control": "no-store" });
+      return res.end('<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>');
+    }
     if (req.url === "/attacker.js") {
       res.writeHead(200, { "content-type": "text/javascript" });
       return res.end(ATTACKER_JS);
@@ -128,6 +134,37 @@ function withCapture(html) {
 }
 
 /**
+ * A pass-through in front of a server at `target` (the sandbox, as browsers
+ * reach it) that records every request line and `Referer` it forwards.
+ */
+class Recorder {
+  constructor(target) {
+    this.target = new URL(target);
+    this.requests = [];
+  }
+
+  async listen(port) {
+    this.server = http.createServer((req, res) => {
+      this.requests.push({ method: req.method, url: req.url, referer: req.headers.referer || "" });
+      const up = http.request({ host: this.target.hostname, port: this.target.port, method: req.method, path: req.url,
+        headers: { ...req.headers, host: this.target.host } }, (r) => {
+        res.writeHead(r.statusCode, r.headers);
+        r.pipe(res);
+      });
+      up.on("error", () => { res.writeHead(502); res.end(); });
+      req.pipe(up);
+    });
+    await new Promise((r) => this.server.listen(port, "127.0.0.1", r));
+    this.url = `http://127.0.0.1:${port}`;
+    return this;
+  }
+
+  close() {
+    this.server.close();
+  }
+}
+
+/**
  * The app's origin in front of a backend at `target`. Test pages live under
  * `/t/N/`; their `/t/N/pkg/…` is the backend's `/pkg/…` (so that a page's
  * loader fetches its `.wasm` from there, which can be delayed or tampered with).
@@ -140,6 +177,8 @@ class AppProxy {
     this.mounts = new Map();
     this.failures = [];
     this.next = 0;
+    /** What `/return` (a registered return URL) serves: set by a test. */
+    this.returnPage = null;
   }
 
   async listen(port) {
@@ -193,7 +232,11 @@ class AppProxy {
       req.on("data", (c) => chunks.push(c));
       req.on("end", () => resolve(Buffer.concat(chunks)));
     });
-    this.requests.push({ path: url.pathname, method: req.method, headers: req.headers, body: body.toString() });
+    this.requests.push({ path: url.pathname, url: req.url, method: req.method, headers: req.headers, body: body.toString() });
+    if (url.pathname === "/return" && this.returnPage) {
+      res.writeHead(200, { "content-type": "text/html", ...this.returnPage.headers });
+      return res.end(withCapture(this.returnPage.html));
+    }
     if (url.pathname === "/__harness/capture.js") {
       res.writeHead(200, { "content-type": "text/javascript", "cache-control": "no-store" });
       return res.end(CAPTURE_JS);
@@ -273,9 +316,11 @@ class AppProxy {
 /** Everything the end-to-end tests run against; `stop()` ends it all. */
 export async function startStack() {
   const dir = mkdtempSync(path.join(os.tmpdir(), "zivacare-e2e-"));
-  const ports = await Promise.all([1, 2, 3, 4, 5, 6].map(() => freePort()));
-  const [sandboxPort, appPort, badPort, attackerPort, appBackendPort, badBackendPort] = ports;
-  const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
+  const ports = await Promise.all([1, 2, 3, 4, 5, 6, 7].map(() => freePort()));
+  const [sandboxPort, appPort, badPort, attackerPort, appBackendPort, badBackendPort, zivacarePort] = ports;
+  // Browsers reach the sandbox through a recorder; the backends, directly.
+  const directSandbox = `http://127.0.0.1:${sandboxPort}`;
+  const sandboxUrl = `http://127.0.0.1:${zivacarePort}`;
   const appUrl = `http://127.0.0.1:${appPort}`;
   const badUrl = `http://127.0.0.1:${badPort}`;
   const attackerUrl = `http://127.0.0.1:${attackerPort}`;
@@ -284,10 +329,12 @@ export async function startStack() {
   writeFileSync(apps, JSON.stringify([{
     clientId: "demo-client", clientSecret: secret, name: "ZivaCare Demo App",
     origins: [appUrl, badUrl],
+    returnUrls: [`${appUrl}/`, `${appUrl}/return`, `${badUrl}/`],
   }]));
   const logs = [];
   const common = {
-    ZIVACARE_APPS: apps, ZIVACARE_API_URL: sandboxUrl, ZIVACARE_CLIENT_ID: "demo-client",
+    ZIVACARE_APPS: apps, ZIVACARE_API_URL: directSandbox, ZIVACARE_CONNECT_URL: `${sandboxUrl}/connect`,
+    ZIVACARE_CLIENT_ID: "demo-client",
     ZIVACARE_KEYS: "e2e:" + Buffer.alloc(32, 9).toString("base64"),
     ZIVACARE_SESSION_KEY: Buffer.alloc(64, 5).toString("base64"),
   };
@@ -300,11 +347,21 @@ export async function startStack() {
   procs.push(await start("backend", { ...common, ZIVACARE_BACKEND_ADDR: `127.0.0.1:${badBackendPort}`, ZIVACARE_ALLOWED_ORIGINS: badUrl, ZIVACARE_CLIENT_SECRET: "sec_SENTINEL_wrong-secret", ZIVACARE_DB: badDb }, logs));
   const app = await new AppProxy(`http://127.0.0.1:${appBackendPort}`).listen(appPort);
   const bad = await new AppProxy(`http://127.0.0.1:${badBackendPort}`).listen(badPort);
-  const attacker = await serveAttacker(attackerPort, appUrl);
+  const zivacare = await new Recorder(directSandbox).listen(zivacarePort);
+  const attackerRequests = [];
+  const attacker = await serveAttacker(attackerPort, appUrl, attackerRequests);
   return {
-    dir, sandboxUrl, appUrl, badUrl, attackerUrl, db, badDb, secret, logs, app, bad,
+    dir, sandboxUrl, appUrl, badUrl, attackerUrl, db, badDb, secret, logs, app, bad, zivacare, attackerRequests,
+    /** Every request line and Referer that any server of the stack saw from browsers. */
+    seen() {
+      const lines = [];
+      for (const r of [...app.requests, ...bad.requests]) lines.push(r.url, r.headers.referer || "");
+      for (const r of [...zivacare.requests, ...attackerRequests]) lines.push(r.url, r.referer);
+      return lines.join("\n");
+    },
     async stop() {
       attacker.close();
+      zivacare.close();
       app.close();
       bad.close();
       for (const p of procs) p.kill("SIGTERM");

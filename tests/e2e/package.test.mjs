@@ -82,13 +82,15 @@ test("importing under Node (server rendering) touches no window and calls fail c
     try { z.button("#x", {}); } catch (e) { out.button = e.code; }
     await z.connect({}).catch((e) => { out.connect = e.code + ":" + e.message; });
     await z.load().catch((e) => { out.load = e.code; });
+    await z.handleRedirect({}).catch((e) => { out.handleRedirect = e.code; });
     console.log(JSON.stringify(out));`;
   const out = JSON.parse(execFileSync("node", ["--input-type=module", "-e", script], { cwd: project, encoding: "utf8" }));
-  assert.deepEqual(out.exports, ["button", "connect", "defineCustomElement", "load", "open"]);
+  assert.deepEqual(out.exports, ["button", "connect", "defineCustomElement", "handleRedirect", "load", "open"]);
   assert.equal(out.open, "unsupported");
   assert.equal(out.button, "unsupported");
   assert.match(out.connect, /^unsupported:.*browser/);
   assert.equal(out.load, "unsupported");
+  assert.equal(out.handleRedirect, "unsupported");
 });
 
 let stack;

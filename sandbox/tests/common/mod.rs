@@ -9,6 +9,7 @@ use zivacare_sandbox::{spawn, RegisteredApp, Running, SandboxConfig};
 pub const APP_ORIGIN: &str = "http://127.0.0.1:8080";
 pub const CLIENT_ID: &str = "demo-client";
 pub const SECRET: &str = "sec_SENTINEL_sandbox-secret";
+pub const RETURN_URL: &str = "http://127.0.0.1:8080/connected";
 
 pub fn app() -> RegisteredApp {
     RegisteredApp {
@@ -16,6 +17,7 @@ pub fn app() -> RegisteredApp {
         client_secret: ClientSecret::new(SECRET),
         name: "Test <App>".into(),
         origins: vec![APP_ORIGIN.into()],
+        return_urls: vec![RETURN_URL.into()],
     }
 }
 

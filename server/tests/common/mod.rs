@@ -34,6 +34,7 @@ pub fn app() -> RegisteredApp {
         client_secret: ClientSecret::new(SECRET),
         name: "Test <App>".into(),
         origins: vec![APP_ORIGIN.into()],
+        return_urls: vec![format!("{APP_ORIGIN}/")],
     }
 }
 
