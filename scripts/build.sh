@@ -9,9 +9,20 @@ cd "$(dirname "$0")/.."
 # machine's paths out of the module (and the bytes out of the download).
 # A 64 KiB stack instead of Rust's default 1 MiB: the module does not recurse,
 # and a page then holds about 128 KiB of Wasm memory instead of 1.1 MiB.
-export RUSTFLAGS="--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}/registry/src= --remap-path-prefix=$PWD=. -C link-arg=-zstack-size=65536"
+# std is built again for the module with the `immediate-abort` panic strategy:
+# a panic (which the module never means to reach) stops at once instead of
+# formatting its message, so Rust's panic and formatting machinery stays out
+# (3,832 bytes gzip). It is an unstable flag, taken by this stable toolchain
+# with RUSTC_BOOTSTRAP=1 and its rust-src component (scripts/setup.sh adds it);
+# Rust apps that depend on the crate build it the usual way.
+sysroot=$(rustc --print sysroot)
+export RUSTFLAGS="--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}/registry/src= --remap-path-prefix=$PWD=. \
+  --remap-path-prefix=$sysroot/lib/rustlib/src/rust= -C link-arg=-zstack-size=65536 -Zunstable-options -Cpanic=immediate-abort"
+# Its own target folder: other builds of the crate keep theirs.
+export CARGO_TARGET_DIR="$PWD/target/sdk" RUSTC_BOOTSTRAP=1
 wasm-pack --log-level warn build --target web --release --no-pack --out-dir pkg --out-name zivacare_connect \
-  -- --features small-allocator
+  -- --features small-allocator -Z build-std=std,panic_abort
+unset RUSTC_BOOTSTRAP CARGO_TARGET_DIR RUSTFLAGS
 rm -f pkg/.gitignore
 # The features current Rust emits for wasm32-unknown-unknown, and no others
 # (--all-features would also switch on encodings browsers do not take yet).

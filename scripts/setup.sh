@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need, only what is missing: the wasm
-# target, a wasm-bindgen-cli matching Cargo.lock, wasm-pack, npm dev
+# target and std's sources (rust-src), a wasm-bindgen-cli matching Cargo.lock, wasm-pack, npm dev
 # dependencies (a current wasm-opt, selenium-webdriver, Lighthouse) and, unless
 # --no-browser, the three browser engines the tests run in with their WebDriver
 # servers (Debian's Chromium and ChromeDriver, Firefox ESR and geckodriver,
@@ -18,6 +18,11 @@ export PATH="$HOME/.cargo/bin:$PATH"
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   echo "setup: adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
+fi
+# The module's build compiles std for it (scripts/build.sh): std's sources.
+if [ ! -d "$(rustc --print sysroot)/lib/rustlib/src/rust/library/std" ]; then
+  echo "setup: adding the rust-src component"
+  rustup component add rust-src
 fi
 
 # wasm-bindgen-cli must be exactly the version Cargo.lock pins.

@@ -148,7 +148,7 @@ pub fn handle_redirect(
 #[wasm_bindgen(js_name = handleRedirect)]
 pub fn handle_redirect_js(options: &JsValue) -> Promise {
     let read = read_options(options, true);
-    wasm_bindgen_futures::future_to_promise(async move {
+    promise(async move {
         let (options, callbacks) = read.map_err(|e| to_js_error(&e))?;
         let outcome = handle_redirect(options).await;
         let response = outcome.as_ref().ok().and_then(|r| r.as_ref()).map(to_js);
@@ -207,6 +207,16 @@ fn read_checked(options: &JsValue) -> Result<(Rc<Config>, Option<OnEvent>, Callb
     Ok((config, on_event, callbacks))
 }
 
+/// A Promise of `future`. Boxed, so that one instance of
+/// `future_to_promise` serves every export that returns a Promise.
+fn promise(
+    future: impl std::future::Future<Output = Result<JsValue, JsValue>> + 'static,
+) -> Promise {
+    let boxed: std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue, JsValue>>>> =
+        Box::pin(future);
+    wasm_bindgen_futures::future_to_promise(boxed)
+}
+
 /// `connect(options)` for JavaScript: a Promise of the response, made from the
 /// Rust future. In `popup` if the loader opened one inside the click.
 #[wasm_bindgen(js_name = connect)]
@@ -215,7 +225,7 @@ pub fn connect_js(options: &JsValue, popup: Option<Window>) -> Promise {
         read_options(options, false).map(|(options, _)| options),
         popup,
     );
-    wasm_bindgen_futures::future_to_promise(async move {
+    promise(async move {
         flow.await
             .map(|response| to_js(&response))
             .map_err(|e| to_js_error(&e))

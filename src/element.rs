@@ -19,6 +19,7 @@ use crate::error::{Code, ConnectError};
 use crate::flow::Outcome;
 use crate::js::{to_js, to_js_error};
 use crate::options::ConnectOptions;
+use crate::text::cat;
 
 /// The custom element's look, themable from the page with CSS custom properties
 /// (`--zivacare-button-background`, `-color`, `-radius`, `-padding`,
@@ -64,7 +65,7 @@ fn emit_outcome(el: &Element, outcome: Outcome) {
 /// `ux-mode`, each with `prefix`).
 /// Empty optional attributes count as absent.
 fn options_of(el: &Element, prefix: &str) -> ConnectOptions {
-    let attr = |name: &str| el.get_attribute(&[prefix, name].concat());
+    let attr = |name: &str| el.get_attribute(&cat(&[prefix, name]));
     let optional = |name: &str| attr(name).filter(|v| !v.is_empty());
     ConnectOptions {
         client_id: attr("client-id"),

@@ -105,7 +105,10 @@ impl ConnectError {
 
     /// An `invalid_options` error naming `field`.
     pub(crate) fn option(field: &str, problem: &str) -> Self {
-        let mut e = ConnectError::new(Code::InvalidOptions, [field, " ", problem].concat());
+        let mut e = ConnectError::new(
+            Code::InvalidOptions,
+            crate::text::cat(&[field, " ", problem]),
+        );
         e.field = Some(field.to_owned());
         e
     }

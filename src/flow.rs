@@ -85,8 +85,7 @@ impl Flow {
 /// }
 /// # let _ = user_code;
 /// ```
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug)]
 pub struct ConnectResponse {
     /// The one-time token your server exchanges with its clientSecret.
     pub special_token: String,
@@ -98,11 +97,35 @@ pub struct ConnectResponse {
     pub state: String,
     /// The parsed JSON reply of `server_url` (a string if it was not JSON,
     /// `null` if empty); `undefined` without `server_url`.
-    #[serde(
-        with = "serde_wasm_bindgen::preserve",
-        skip_serializing_if = "JsValue::is_undefined"
-    )]
     pub server_response: JsValue,
+}
+
+/// A JavaScript value handed over as it is.
+struct Preserved<'a>(&'a JsValue);
+
+impl Serialize for Preserved<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serde_wasm_bindgen::preserve::serialize(self.0, s)
+    }
+}
+
+/// `{specialToken, clientId, clientUserId, state, serverResponse?}`. Written
+/// as a map, not derived as a struct: serde-wasm-bindgen keeps a cache (a
+/// `HashMap`) of the field names of structs, whose code (1.3 KB gzip) the
+/// module would carry for a handful of keys.
+impl Serialize for ConnectResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("specialToken", &self.special_token)?;
+        m.serialize_entry("clientId", &self.client_id)?;
+        m.serialize_entry("clientUserId", &self.client_user_id)?;
+        m.serialize_entry("state", &self.state)?;
+        if !self.server_response.is_undefined() {
+            m.serialize_entry("serverResponse", &Preserved(&self.server_response))?;
+        }
+        m.end()
+    }
 }
 
 /// How a flow ends: the response, or the error (`popup_closed` for a closed popup).

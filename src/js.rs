@@ -23,9 +23,11 @@ fn get(obj: &JsValue, key: &str) -> JsValue {
     Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
-/// A Rust value as a JS value (objects for structs, `undefined` for unit variants).
+/// A Rust value as a JS value (plain objects for maps, `undefined` for unit).
 pub fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
-    serde_wasm_bindgen::to_value(value).unwrap_or(JsValue::UNDEFINED)
+    const OBJECTS: serde_wasm_bindgen::Serializer =
+        serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
+    value.serialize(&OBJECTS).unwrap_or(JsValue::UNDEFINED)
 }
 
 /// A real `Error` with `name`, stable `code` and the details of its code.
@@ -91,49 +93,55 @@ impl Callbacks {
     }
 }
 
-/// Reads options one by one, keeping the first type error: one exit path.
+/// Reads options one by one, keeping the first type error (the option and
+/// its problem): one exit path, where the error is made.
 struct Reader<'a> {
     obj: &'a JsValue,
-    error: Option<ConnectError>,
+    error: Option<(&'static str, &'static str)>,
 }
 
 impl Reader<'_> {
-    fn fail(&mut self, e: ConnectError) {
-        self.error.get_or_insert(e);
+    fn fail(&mut self, field: &'static str, problem: &'static str) {
+        self.error.get_or_insert((field, problem));
     }
 
     /// An optional option: `undefined` counts as absent, as in most JS APIs;
     /// a value that `ok` refuses (`null` included) is an error naming the option.
-    fn value(&mut self, key: &str, ok: fn(&JsValue) -> bool, problem: &str) -> Option<JsValue> {
+    fn value(
+        &mut self,
+        key: &'static str,
+        ok: fn(&JsValue) -> bool,
+        problem: &'static str,
+    ) -> Option<JsValue> {
         let v = get(self.obj, key);
         if v.is_undefined() {
             return None;
         }
         if !ok(&v) {
-            self.fail(ConnectError::option(key, problem));
+            self.fail(key, problem);
             return None;
         }
         Some(v)
     }
 
-    fn string(&mut self, key: &str) -> Option<String> {
+    fn string(&mut self, key: &'static str) -> Option<String> {
         self.value(key, JsValue::is_string, "must be a string")?
             .as_string()
     }
 
     /// A whole number (JavaScript has only floats); its range is checked later.
-    fn whole(&mut self, key: &str) -> Option<u32> {
+    fn whole(&mut self, key: &'static str) -> Option<u32> {
         let n = self
             .value(key, |v| v.as_f64().is_some(), "must be a number")?
             .as_f64()?;
         let whole = as_whole(n);
         if whole.is_none() {
-            self.fail(ConnectError::option(key, NOT_WHOLE));
+            self.fail(key, NOT_WHOLE);
         }
         whole
     }
 
-    fn function(&mut self, key: &str) -> Option<Function> {
+    fn function(&mut self, key: &'static str) -> Option<Function> {
         Some(
             self.value(key, JsValue::is_function, "must be a function")?
                 .unchecked_into(),
@@ -148,10 +156,7 @@ impl Reader<'_> {
             return list;
         }
         if !v.is_object() || js_sys::Array::is_array(&v) {
-            self.fail(ConnectError::option(
-                F,
-                "must be an object of header names to string values",
-            ));
+            self.fail(F, "must be an object of header names to string values");
             return list;
         }
         for entry in Object::entries(v.unchecked_ref::<Object>()).iter() {
@@ -159,10 +164,7 @@ impl Reader<'_> {
             match (entry.get(0).as_string(), entry.get(1).as_string()) {
                 (Some(name), Some(value)) => list.push((name, value)),
                 _ => {
-                    self.fail(ConnectError::option(
-                        F,
-                        "must map header names to string values",
-                    ));
+                    self.fail(F, "must map header names to string values");
                     break;
                 }
             }
@@ -235,7 +237,7 @@ pub fn read_options(
         on_event: callbacks.on_event(),
     };
     match r.error {
-        Some(e) => Err(e),
+        Some((field, problem)) => Err(ConnectError::option(field, problem)),
         None => Ok((options, callbacks)),
     }
 }

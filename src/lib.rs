@@ -50,6 +50,8 @@ pub mod options;
 #[doc(hidden)]
 pub mod protocol;
 mod redirect;
+#[doc(hidden)]
+pub mod text;
 
 /// The JavaScript exports, for the in-browser tests of the JavaScript boundary.
 #[doc(hidden)]

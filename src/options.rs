@@ -11,6 +11,7 @@ use std::rc::Rc;
 
 use crate::error::ConnectError;
 use crate::protocol::{Event, OnEvent};
+use crate::text::count_chars;
 
 /// The Connect page used when `connectUrl` is not given: on ZivaCare's
 /// documented developer host, which served the original `connect.js` and serves
@@ -427,18 +428,24 @@ pub struct Config {
     pub ux_mode: UxMode,
 }
 
+/// An option at fault and what is wrong with it, as the checks find it: the
+/// error is made once, at `validate`'s one exit (at every check, its making
+/// would be copied into the module as many times).
+#[derive(Clone, Copy, Debug)]
+struct Bad(&'static str, &'static str);
+
 /// Checks a text option: present if `required`, not blank, at most
 /// [`MAX_TEXT`] characters, without control characters.
-fn check_text(field: &str, value: Option<&str>, required: bool) -> Result<(), ConnectError> {
+fn check_text(field: &'static str, value: Option<&str>, required: bool) -> Result<(), Bad> {
     let problem = match value {
         None if required => "is required",
         None => return Ok(()),
         Some(v) if v.chars().all(char::is_whitespace) => "must not be empty",
-        Some(v) if v.chars().count() > MAX_TEXT => "is longer than 512 characters",
+        Some(v) if count_chars(v) > MAX_TEXT => "is longer than 512 characters",
         Some(v) if v.chars().any(char::is_control) => "must not contain control characters",
         Some(_) => return Ok(()),
     };
-    Err(ConnectError::option(field, problem))
+    Err(Bad(field, problem))
 }
 
 /// The alphabet of specialTokens and states: base64url plus `.` and `~`.
@@ -457,7 +464,7 @@ fn is_loopback(hostname: &str) -> bool {
         || hostname.starts_with("127.")
 }
 
-fn check_connect_url(parsed: Option<&Result<ParsedUrl, String>>) -> Result<(), ConnectError> {
+fn check_connect_url(parsed: Option<&Result<ParsedUrl, String>>) -> Result<(), Bad> {
     let problem = match parsed {
         None => return Ok(()),
         Some(Err(_)) => "is not a valid absolute URL",
@@ -478,7 +485,7 @@ fn check_connect_url(parsed: Option<&Result<ParsedUrl, String>>) -> Result<(), C
             }
         }
     };
-    Err(ConnectError::option("connectUrl", problem))
+    Err(Bad("connectUrl", problem))
 }
 
 /// `returnUrl`: an absolute `http(s)` URL of the page's own origin, without a
@@ -486,7 +493,7 @@ fn check_connect_url(parsed: Option<&Result<ParsedUrl, String>>) -> Result<(), C
 fn check_return_url(
     parsed: Option<&Result<ParsedUrl, String>>,
     page_origin: Option<&str>,
-) -> Result<(), ConnectError> {
+) -> Result<(), Bad> {
     let problem = match parsed {
         None => return Ok(()),
         Some(Err(_)) => "is not a valid absolute URL",
@@ -500,23 +507,18 @@ fn check_return_url(
         }
         Some(Ok(_)) => return Ok(()),
     };
-    Err(ConnectError::option("returnUrl", problem))
+    Err(Bad("returnUrl", problem))
 }
 
-fn ux_mode(value: Option<&str>, has_return: bool) -> Result<UxMode, ConnectError> {
+fn ux_mode(value: Option<&str>, has_return: bool) -> Result<UxMode, Bad> {
     let mode = match value {
         None | Some("popup") => UxMode::Popup,
         Some("redirect") => UxMode::Redirect,
         Some("auto") => UxMode::Auto,
-        Some(_) => {
-            return Err(ConnectError::option(
-                "uxMode",
-                "must be \"popup\", \"redirect\" or \"auto\"",
-            ))
-        }
+        Some(_) => return Err(Bad("uxMode", "must be \"popup\", \"redirect\" or \"auto\"")),
     };
     if mode != UxMode::Popup && !has_return {
-        return Err(ConnectError::option(
+        return Err(Bad(
             "returnUrl",
             "is required with uxMode \"redirect\" or \"auto\"",
         ));
@@ -524,7 +526,7 @@ fn ux_mode(value: Option<&str>, has_return: bool) -> Result<UxMode, ConnectError
     Ok(mode)
 }
 
-fn check_server_url(parsed: Option<&Result<ParsedUrl, String>>) -> Result<(), ConnectError> {
+fn check_server_url(parsed: Option<&Result<ParsedUrl, String>>) -> Result<(), Bad> {
     let problem = match parsed {
         None => return Ok(()),
         Some(Err(_)) => "is not a valid URL",
@@ -534,7 +536,7 @@ fn check_server_url(parsed: Option<&Result<ParsedUrl, String>>) -> Result<(), Co
         Some(Ok(u)) if u.has_credentials => "must not contain a user name or password",
         Some(Ok(_)) => return Ok(()),
     };
-    Err(ConnectError::option("serverUrl", problem))
+    Err(Bad("serverUrl", problem))
 }
 
 /// An HTTP header name: a token of RFC 9110.
@@ -545,7 +547,7 @@ fn is_header_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
-fn check_headers(list: &[(String, String)]) -> Result<(), ConnectError> {
+fn check_headers(list: &[(String, String)]) -> Result<(), Bad> {
     for (name, value) in list {
         let problem = if !is_header_name(name) {
             "has a header name that is not a valid token"
@@ -561,7 +563,7 @@ fn check_headers(list: &[(String, String)]) -> Result<(), ConnectError> {
         } else {
             continue;
         };
-        return Err(ConnectError::option("serverHeaders", problem));
+        return Err(Bad("serverHeaders", problem));
     }
     Ok(())
 }
@@ -579,24 +581,24 @@ pub fn as_whole(v: f64) -> Option<u32> {
 
 /// A whole number of at least `min` and at most `max`, or the default.
 fn whole(
-    field: &str,
+    field: &'static str,
     value: Option<f64>,
     min: u32,
     max: u32,
     default: u32,
-) -> Result<u32, ConnectError> {
+) -> Result<u32, Bad> {
     match value {
         None => Ok(default),
         Some(v) => as_whole(v)
             .filter(|n| (min..=max).contains(n))
-            .ok_or_else(|| ConnectError::option(field, NOT_WHOLE)),
+            .ok_or(Bad(field, NOT_WHOLE)),
     }
 }
 
 /// `locale`, if given, must be a language tag (it picks the button's label).
-fn check_locale(locale: Option<&str>) -> Result<(), ConnectError> {
+fn check_locale(locale: Option<&str>) -> Result<(), Bad> {
     match locale {
-        Some(l) if !is_locale(l) => Err(ConnectError::option(
+        Some(l) if !is_locale(l) => Err(Bad(
             "locale",
             "must be a language tag such as \"es\" or \"fr-CA\"",
         )),
@@ -604,12 +606,12 @@ fn check_locale(locale: Option<&str>) -> Result<(), ConnectError> {
     }
 }
 
-fn credentials(value: Option<&str>) -> Result<Credentials, ConnectError> {
+fn credentials(value: Option<&str>) -> Result<Credentials, Bad> {
     match value {
         None | Some("same-origin") => Ok(Credentials::SameOrigin),
         Some("omit") => Ok(Credentials::Omit),
         Some("include") => Ok(Credentials::Include),
-        Some(_) => Err(ConnectError::option(
+        Some(_) => Err(Bad(
             "credentials",
             "must be \"omit\", \"same-origin\" or \"include\"",
         )),
@@ -620,20 +622,22 @@ fn credentials(value: Option<&str>) -> Result<Credentials, ConnectError> {
 /// reference first and moved into the [`Config`] only once all is well (one
 /// exit path for errors keeps the Wasm small).
 pub fn validate(raw: RawOptions, finish_required: bool) -> Result<Config, ConnectError> {
+    checked(raw, finish_required)
+        .map_err(|Bad(field, problem)| ConnectError::option(field, problem))
+}
+
+fn checked(raw: RawOptions, finish_required: bool) -> Result<Config, Bad> {
     check_text("clientId", raw.client_id.as_deref(), true)?;
     check_text("clientUserId", raw.client_user_id.as_deref(), true)?;
     if finish_required && !raw.has_finish {
-        return Err(ConnectError::option(
-            "finish",
-            "is required: a function(err, response)",
-        ));
+        return Err(Bad("finish", "is required: a function(err, response)"));
     }
     check_connect_url(raw.connect_url.as_ref())?;
     check_server_url(raw.server_url.as_ref())?;
     check_return_url(raw.return_url.as_ref(), raw.page_origin.as_deref())?;
     let ux_mode = ux_mode(raw.ux_mode.as_deref(), raw.return_url.is_some())?;
     if raw.state.as_deref().is_some_and(|s| !is_token_text(s)) {
-        return Err(ConnectError::option(
+        return Err(Bad(
             "state",
             "must be 1 to 512 characters of A-Z a-z 0-9 - _ . ~",
         ));

@@ -3,6 +3,7 @@
 
 use crate::error::Code;
 use crate::options::{is_token_text, Config, UxMode};
+use crate::text::truncate_chars;
 
 pub const MSG_FINISH: &str = "zivacare-connect:finish";
 pub const MSG_CLOSE: &str = "zivacare-connect:close";
@@ -204,8 +205,7 @@ impl serde::Serialize for Reason {
 /// assert_eq!(Event::ServerRequest { attempt: 2 }.name(), "server_request");
 /// assert_eq!(Event::Error { code: Code::Timeout }.name(), "error");
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(untagged)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
     /// The Connect popup opened.
     PopupOpened,
@@ -233,6 +233,27 @@ pub enum Event {
         /// With this code.
         code: Code,
     },
+}
+
+/// An event's details, as `onEvent` receives them: `{reason}`, `{attempt}`,
+/// `{code}`, or nothing. A map, not a derived struct (see `ConnectResponse`).
+impl serde::Serialize for Event {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = match self {
+            Event::MessageRejected { .. } | Event::ServerRequest { .. } | Event::Error { .. } => {
+                s.serialize_map(Some(1))?
+            }
+            _ => return s.serialize_unit(),
+        };
+        match self {
+            Event::MessageRejected { reason } => m.serialize_entry("reason", reason.as_str())?,
+            Event::ServerRequest { attempt } => m.serialize_entry("attempt", attempt)?,
+            Event::Error { code } => m.serialize_entry("code", code.as_str())?,
+            _ => {}
+        }
+        m.end()
+    }
 }
 
 impl Event {
@@ -313,7 +334,7 @@ pub fn check_data(expected_state: &str, data: &Data) -> Verdict {
                 return Verdict::Reject(Reason::Shape);
             };
             let message = match message {
-                Field::Text(m) => m.chars().take(MAX_MESSAGE).collect(),
+                Field::Text(m) => truncate_chars(m, MAX_MESSAGE).to_owned(),
                 Field::Missing => String::new(),
                 Field::Other => return Verdict::Reject(Reason::Shape),
             };
@@ -415,11 +436,7 @@ pub fn parse_return(fragment: &str) -> Option<Result<Return, ()>> {
         (Some("close"), None, None) if message.is_none() => Some(Verdict::Close),
         (Some("error"), None, Some(c)) if valid_connect_code(&c) => Some(Verdict::Error {
             code: c,
-            message: message
-                .unwrap_or_default()
-                .chars()
-                .take(MAX_MESSAGE)
-                .collect(),
+            message: truncate_chars(&message.unwrap_or_default(), MAX_MESSAGE).to_owned(),
         }),
         _ => None,
     };

@@ -5,8 +5,7 @@
 //! `BroadcastChannel` by which a popup cut off from its opener hands its
 //! return to the tab waiting for it. The rules are pure, in `protocol`.
 
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::cell::RefCell;
 
 use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
@@ -20,6 +19,7 @@ use crate::protocol::{
     is_in_app_browser, parse_return, push_int, Data, Field, Pending, Return, Verdict, MSG_CLOSE,
     MSG_ERROR, MSG_FINISH,
 };
+use crate::text::cat;
 
 /// Where the pending record is kept: a `sessionStorage` key (this tab's), or
 /// a cookie of this name where storage throws.
@@ -62,7 +62,7 @@ pub fn store(window: &Window, pending: &Pending) -> bool {
     }
     let secure = window.location().protocol().is_ok_and(|p| p == "https:");
     let max_age = ((pending.expires - js_sys::Date::now()) / 1000.0).max(1.0) as u32;
-    let mut cookie = [COOKIE, &value, "; path=/; samesite=lax; max-age="].concat();
+    let mut cookie = cat(&[COOKIE, &value, "; path=/; samesite=lax; max-age="]);
     push_int(&mut cookie, i64::from(max_age));
     if secure {
         cookie.push_str("; secure");
@@ -93,7 +93,7 @@ pub fn forget(window: &Window) {
         let _ = s.remove_item(KEY);
     }
     if let Some(d) = document(window) {
-        let _ = d.set_cookie(&[COOKIE, "; path=/; max-age=0"].concat());
+        let _ = d.set_cookie(&cat(&[COOKIE, "; path=/; max-age=0"]));
     }
 }
 
@@ -142,17 +142,32 @@ pub fn take_return(window: &Window) -> Option<Result<Return, ConnectError>> {
 }
 
 /// A message of the bridge, shaped as the Connect page's messages are.
-#[derive(Serialize)]
 struct Message<'a> {
-    #[serde(rename = "type")]
     kind: &'a str,
     state: &'a str,
-    #[serde(rename = "specialToken", skip_serializing_if = "Option::is_none")]
     special_token: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     code: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<&'a str>,
+}
+
+/// `{type, state, specialToken?, code?, message?}`, as a map (see `ConnectResponse`).
+impl Serialize for Message<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("type", self.kind)?;
+        m.serialize_entry("state", self.state)?;
+        for (key, value) in [
+            ("specialToken", self.special_token),
+            ("code", self.code),
+            ("message", self.message),
+        ] {
+            if let Some(v) = value {
+                m.serialize_entry(key, v)?;
+            }
+        }
+        m.end()
+    }
 }
 
 fn message(kind: &str, state: &str) -> JsValue {
@@ -210,12 +225,12 @@ impl Drop for Bridge {
 /// a second (a popup whose opener was cut off came back here); whether it did.
 /// The token goes out only after that tab has answered.
 pub async fn hand_off(ret: &Return) -> bool {
-    let (tx, rx) = futures_channel::oneshot::channel::<bool>();
-    let tx = Rc::new(Cell::new(Some(tx)));
+    // A Promise the answer (or, after a while, its absence) settles.
+    let mut settle = None;
+    let answered = js_sys::Promise::new(&mut |resolve, _| settle = Some(resolve));
+    let Some(settle) = settle else { return false };
     let answer = move |mine: bool| {
-        if let Some(tx) = tx.take() {
-            let _ = tx.send(mine);
-        }
+        let _ = settle.call1(&JsValue::NULL, &JsValue::from_bool(mine));
     };
     let state = ret.state.clone();
     let on_answer = answer.clone();
@@ -230,7 +245,9 @@ pub async fn hand_off(ret: &Return) -> bool {
     let _ = bridge
         .channel
         .post_message(&message(MSG_RETURN, &ret.state));
-    let mine = rx.await.unwrap_or(false);
+    let mine = wasm_bindgen_futures::JsFuture::from(answered)
+        .await
+        .is_ok_and(|v| v.is_truthy());
     if mine {
         let (kind, token, code, text) = match &ret.outcome {
             Verdict::Finish { special_token } => {
