@@ -48,7 +48,7 @@ function ours(connectOrigin, head = "") {
 new MutationObserver(function (_, o) { if (document.querySelector("#c button")) { performance.mark("clickable"); o.disconnect(); } })
   .observe(document.getElementById("c"), { childList: true });</script>
 <script src="pkg/connect.js"></script>
-<script>
+<script>performance.mark("run");
 window.bench = {};
 ZivaConnect.button("#c", { clientId: "bench", clientUserId: "bench@example.com",
   connectUrl: "${connectOrigin}/connect", serverUrl: "/token",
@@ -57,9 +57,32 @@ ZivaConnect.ready.then(function () { performance.mark("ready"); });
 </script>`);
 }
 
+// The stages of our load, marked by the page itself, so every engine has them:
+// the .wasm's fetch called, WebAssembly.instantiate(Streaming) called and
+// settled, and the module's first element (the start of drawing). Resource
+// Timing gives the .wasm request's start and end.
+const STAGES = `<script>(function () {
+  function mark(n) { if (!performance.getEntriesByName(n).length) performance.mark(n); }
+  var f = window.fetch;
+  window.fetch = function (u) { if (String(u).indexOf(".wasm") >= 0) mark("wasm-fetch"); return f.apply(this, arguments); };
+  ["instantiateStreaming", "instantiate"].forEach(function (k) {
+    var real = WebAssembly[k];
+    WebAssembly[k] = function () {
+      mark("instantiate-start");
+      return real.apply(this, arguments).then(function (r) { mark("instantiate-end"); return r; });
+    };
+  });
+  var create = Document.prototype.createElement;
+  Document.prototype.createElement = function () {
+    if (performance.getEntriesByName("instantiate-end").length) mark("draw-start");
+    return create.apply(this, arguments);
+  };
+})();</script>`;
+
 function pages(connectOrigin) {
   return {
     "/ours.html": ours(connectOrigin),
+    "/ours-stages.html": ours(connectOrigin, STAGES),
     // The README's preload: the .wasm fetch starts with the page, with its integrity hash.
     "/ours-preload.html": ours(connectOrigin,
       `<link rel="preload" href="pkg/zivacare_connect_bg.wasm" as="fetch" crossorigin="anonymous" integrity="${WASM_INTEGRITY()}">`),
@@ -233,6 +256,115 @@ async function memory(browser, url, ours) {
   return { jsHeapUsed: heap.usedSize, wasmMemory: wasm };
 }
 
+/**
+ * In the page, after a load of /ours-stages.html: the time each stage took, ms,
+ * as [name, ms] pairs (WebDriver would hand an object back with its keys sorted).
+ * The .wasm's request is Resource Timing's (fetchStart to responseEnd).
+ */
+function stagesOfLoad() {
+  const at = (n) => performance.getEntriesByName(n)[0].startTime;
+  const resource = (end) => performance.getEntriesByType("resource").find((e) => e.name.endsWith(end));
+  const wasm = resource(".wasm");
+  return Object.entries({
+    "connect.js's last byte (after the start)": Math.max(0, resource("/connect.js").responseEnd - at("start")),
+    "connect.js parsed and run, to the .wasm fetch": at("wasm-fetch") - Math.max(at("start"), resource("/connect.js").responseEnd),
+    "the rest of connect.js": at("run") - at("wasm-fetch"),
+    ".wasm request, fetch to last byte": wasm.responseEnd - wasm.fetchStart,
+    "last byte to compile (integrity check, the task)": at("instantiate-start") - wasm.responseEnd,
+    "compile and instantiate": at("instantiate-end") - at("instantiate-start"),
+    "glue and the module, to its first element": at("draw-start") - at("instantiate-end"),
+    "drawing the button": at("clickable") - at("draw-start"),
+    "total: clickable": at("clickable") - at("start"),
+  });
+}
+
+const STAGE_MARKS = ["start", "run", "wasm-fetch", "instantiate-start", "instantiate-end", "draw-start", "clickable", "ready"];
+
+/** The median of each figure over several loads. */
+function medians(loads) {
+  return Object.fromEntries(Object.keys(loads[0]).map((k) => [k, +median(loads.map((l) => l[k])).toFixed(2)]));
+}
+
+/**
+ * Our load's stages in `engine` (WebDriver): cold (every file fetched) and
+ * cached, the median of each stage over LOADS loads.
+ */
+async function engineStages(engine, base) {
+  const ctx = await newContext(engine);
+  try {
+    const page = await ctx.newPage();
+    const ready = () => page.waitFor((names) => names.every((n) => performance.getEntriesByName(n).length > 0), [STAGE_MARKS], { timeout: 30_000 });
+    const cold = [];
+    const cached = [];
+    const fresh = Date.now();
+    for (let i = 0; i < LOADS; i++) {
+      await page.goto(`${base}/r/${fresh}${i}/ours-stages.html`);
+      await ready();
+      cold.push(Object.fromEntries(await page.evaluate(stagesOfLoad)));
+    }
+    await page.goto(`${base}/ours-stages.html`);
+    for (let i = 0; i < LOADS; i++) {
+      await page.goto(`${base}/ours-stages.html`);
+      await ready();
+      cached.push(Object.fromEntries(await page.evaluate(stagesOfLoad)));
+    }
+    return { cold: medians(cold), cached: medians(cached) };
+  } finally {
+    await ctx.close();
+  }
+}
+
+// What a DevTools trace of one cached load shows, from the first mark (`start`)
+// on: each event's start or end relative to it, ms.
+const TRACE_CATEGORIES = ["devtools.timeline", "disabled-by-default-devtools.timeline", "v8", "v8.wasm", "disabled-by-default-v8.wasm.detailed", "blink.user_timing"];
+function traceStages(events) {
+  const mark = (name) => events.find((e) => e.name === name && e.cat.includes("user_timing"));
+  const start = mark("start");
+  const main = events.filter((e) => e.pid === start.pid && e.tid === start.tid);
+  const rel = (ts) => (ts - start.ts) / 1000;
+  const end = (e) => e.ts + (e.dur || 0);
+  const script = main.find((e) => e.name === "EvaluateScript" && e.args?.data?.url?.endsWith("/connect.js"));
+  const compileScript = main.find((e) => e.name === "v8.compile" && e.args?.data?.url?.endsWith("/connect.js"));
+  const wasmRequest = events.find((e) => e.name === "ResourceSendRequest" && e.args?.data?.url?.endsWith(".wasm"));
+  const id = wasmRequest.args.data.requestId;
+  const ofRequest = (name) => events.find((e) => e.name === name && e.args?.data?.requestId === id);
+  const compile = events.find((e) => e.name === "wasm.StartStreamingCompilation" || e.name === "wasm.SyncCompile");
+  const compiled = events.find((e) => e.name === "wasm.FinishAsyncCompile" || e.name === "wasm.SyncCompile");
+  const instantiate = events.find((e) => e.name === "wasm.InstanceBuilder.Build");
+  const clickable = mark("clickable");
+  return {
+    "connect.js compile (parse)": +(compileScript.dur / 1000).toFixed(2),
+    "connect.js run": +(script.dur / 1000).toFixed(2),
+    ".wasm request sent (after the start)": rel(wasmRequest.ts),
+    ".wasm response headers in the page": rel(ofRequest("ResourceReceiveResponse").ts),
+    ".wasm last byte in the page": rel(ofRequest("ResourceFinish").ts),
+    "compile started": rel(compile.ts),
+    "compile finished": rel(compiled.name === "wasm.SyncCompile" ? end(compiled) : compiled.ts),
+    "instantiated": rel(end(instantiate)),
+    "clickable (glue, module, drawing)": rel(clickable.ts),
+    "main thread busy with other work while the .wasm is on its way": +(main
+      .filter((e) => e.name === "RunTask" && e.ts >= wasmRequest.ts && end(e) <= ofRequest("ResourceFinish").ts)
+      .reduce((s, e) => s + e.dur, 0) / 1000).toFixed(2),
+  };
+}
+
+/** Chromium (DevTools protocol): traces of `runs` cached loads of `url`, the median of each figure. */
+async function traceRuns(browser, url, runs = 10) {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(url); // warm the cache
+  const out = [];
+  for (let i = 0; i < runs; i++) {
+    await browser.startTracing(page, { categories: TRACE_CATEGORIES });
+    await page.goto(url);
+    await page.waitForFunction(() => ["ready", "clickable"].every((n) => performance.getEntriesByName(n).length > 0));
+    const trace = JSON.parse((await browser.stopTracing()).toString());
+    out.push(traceStages(trace.traceEvents));
+  }
+  await ctx.close();
+  return medians(out);
+}
+
 const ratio = (a, b) => (b ? +(a / b).toFixed(2) : null);
 
 /** Marks `clickable` and `ready` after `start` in `page` (a drivers.mjs page). */
@@ -313,6 +445,22 @@ async function lighthouseRuns() {
   }
 }
 
+function printStages(startup) {
+  console.log("A cached load in Chromium, from its DevTools trace (median of 10 loads; ms after the first mark, or a duration):");
+  const t = startup.chromiumTrace;
+  const w = Math.max(...Object.keys(t).map((k) => k.length));
+  for (const [k, v] of Object.entries(t)) console.log(`  ${k.padEnd(w)}  ${String(v).padStart(7)}`);
+  const engines = Object.keys(startup.engines);
+  const names = Object.keys(startup.engines[engines[0]].cold);
+  const w2 = Math.max(...names.map((k) => k.length));
+  console.log(`\nEach stage in each engine, marked by the page (median ms of ${LOADS} loads, cold / cached):`);
+  console.log(`  ${"".padEnd(w2)}  ${engines.map((e) => e.padStart(17)).join("")}`);
+  for (const k of names) {
+    console.log(`  ${k.padEnd(w2)}  ${engines.map((e) => `${startup.engines[e].cold[k]} / ${startup.engines[e].cached[k]}`.padStart(17)).join("")}`);
+  }
+  console.log("");
+}
+
 async function main() {
   const connect = await serve({ "/connect": CONNECT_PAGE, "/connect-standin.js": CONNECT_JS });
   const connectOrigin = `http://127.0.0.1:${connect.address().port}`;
@@ -321,6 +469,11 @@ async function main() {
   const browser = await launchBrowser();
   const results = { date: new Date().toISOString(), loads: LOADS, ours: {}, preload: {}, theirs: {} };
   try {
+    // Where our load's time goes: a trace in Chromium, the page's marks in each engine.
+    results.startup = { chromiumTrace: await traceRuns(browser, base + "/ours.html"), engines: {} };
+    for (const engine of ENGINES) results.startup.engines[engine] = await engineStages(engine, base);
+    printStages(results.startup);
+    if (process.env.BENCH_ONLY === "stages") return;
     results.ours.bytes = sizes(OURS);
     results.theirs.bytes = sizes([THEIRS]);
     for (const [who, file] of [["ours", "/ours.html"], ["theirs", "/theirs.html"]]) {

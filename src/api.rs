@@ -11,23 +11,11 @@ use web_sys::{Element, Node, Window};
 
 use crate::button::Button;
 use crate::error::ConnectError;
-use crate::flow::{self, ConnectResponse, Flow};
-use crate::js::{page_url, parse_url, read_options, to_js, to_js_error, Callbacks};
-use crate::options::{validate, Config, ConnectOptions};
-use crate::protocol::OnEvent;
-
-/// Checks `options` (their URLs with the browser's parser, `serverUrl`
-/// relative to the page) and applies the defaults. `finish`: for a flow whose
-/// outcome goes to a callback, whether the caller gave one (it must); `None`
-/// for a flow that resolves a future.
-pub(crate) fn prepare(
-    options: ConnectOptions,
-    finish: Option<bool>,
-) -> Result<(Rc<Config>, Option<OnEvent>), ConnectError> {
-    let has_finish = finish.unwrap_or(false);
-    let (raw, on_event) = options.into_raw(parse_url, page_url().as_deref(), has_finish);
-    Ok((Rc::new(validate(raw, finish.is_some())?), on_event))
-}
+use crate::event::OnEvent;
+use crate::flow::{self, Flow};
+use crate::forward::ConnectResponse;
+use crate::js::{prepare, read_options, to_js, to_js_error, Callbacks};
+use crate::options::{Config, ConnectOptions};
 
 /// Opens the Connect popup now (call it in the click handler: browsers allow a
 /// window only for a moment after a click) and returns the flow; `on_finish`
@@ -280,7 +268,7 @@ fn target_error(problem: &str) -> JsValue {
 #[wasm_bindgen(js_name = button)]
 pub fn button_js(target: &JsValue, options: &JsValue) -> Result<ButtonHandle, JsValue> {
     let node: Node = match target.as_string() {
-        Some(selector) => web_sys::window()
+        Some(selector) => crate::web::window()
             .and_then(|w| w.document())
             .ok_or_else(|| target_error("has no document to be found in"))?
             .query_selector(&selector)

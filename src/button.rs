@@ -9,11 +9,12 @@ use gloo_events::EventListener;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlButtonElement, Node};
 
-use crate::api::prepare;
 use crate::error::ConnectError;
-use crate::flow::{self, ConnectResponse, Flow, Outcome};
+use crate::event::OnEvent;
+use crate::flow::{self, Flow};
+use crate::forward::{ConnectResponse, Outcome};
+use crate::js::prepare;
 use crate::options::{Config, ConnectOptions};
-use crate::protocol::OnEvent;
 
 /// Receives the outcome of every flow the button runs.
 pub(crate) type OnOutcome = Rc<dyn Fn(Outcome)>;

@@ -13,11 +13,10 @@ use web_sys::{
     CssStyleSheet, CustomEvent, CustomEventInit, Element, ShadowRootInit, ShadowRootMode,
 };
 
-use crate::api::prepare;
 use crate::button::Button;
 use crate::error::{Code, ConnectError};
-use crate::flow::Outcome;
-use crate::js::{to_js, to_js_error};
+use crate::forward::Outcome;
+use crate::js::{prepare, to_js, to_js_error};
 use crate::options::ConnectOptions;
 use crate::text::cat;
 
@@ -105,7 +104,7 @@ fn render(host: &Element, target: &web_sys::Node, prefix: &str) -> Option<Button
 /// Every `[data-zivacare-connect]` element of the page, but those in `skip`
 /// (already rendered), with the button drawn into it.
 pub fn mount_declared(skip: impl Fn(&Element) -> bool) -> Vec<(Element, Button)> {
-    let Some(found) = web_sys::window()
+    let Some(found) = crate::web::window()
         .and_then(|w| w.document())
         .and_then(|d| d.query_selector_all("[data-zivacare-connect]").ok())
     else {

@@ -12,17 +12,15 @@ use std::rc::{Rc, Weak};
 
 use gloo_events::EventListener;
 use gloo_timers::callback::{Interval, Timeout};
-use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{AbortController, MessageEvent, Window};
 
 use crate::error::{Code, ConnectError};
-use crate::forward;
+use crate::event::{Event, OnEvent};
+use crate::forward::{self, ConnectResponse, Outcome};
 use crate::js::read_data;
 use crate::options::{Config, UxMode};
-use crate::protocol::{
-    check, check_data, check_return, popup_url, Event, Incoming, OnEvent, Pending, Verdict,
-};
+use crate::protocol::{check, check_data, check_return, popup_url, Incoming, Pending, Verdict};
 use crate::redirect::{self, Bridge, MSG_RETURN};
 
 /// How often `popup.closed` is polled, in milliseconds.
@@ -66,70 +64,6 @@ impl Flow {
     }
 }
 
-/// What a finished flow gives: the specialToken and what it was issued for,
-/// and, when `server_url` is set, the server's answer to the forward.
-///
-/// ```no_run
-/// use serde::Deserialize;
-/// use zivacare_connect::ConnectResponse;
-///
-/// #[derive(Deserialize)]
-/// #[serde(rename_all = "camelCase")]
-/// struct Connected {
-///     ziva_user_code: String,
-/// }
-///
-/// fn user_code(response: ConnectResponse) -> Option<String> {
-///     let reply: Connected = serde_wasm_bindgen::from_value(response.server_response).ok()?;
-///     Some(reply.ziva_user_code)
-/// }
-/// # let _ = user_code;
-/// ```
-#[derive(Clone, Debug)]
-pub struct ConnectResponse {
-    /// The one-time token your server exchanges with its clientSecret.
-    pub special_token: String,
-    /// Your application.
-    pub client_id: String,
-    /// Your user.
-    pub client_user_id: String,
-    /// This flow's state, as the Connect page echoed it.
-    pub state: String,
-    /// The parsed JSON reply of `server_url` (a string if it was not JSON,
-    /// `null` if empty); `undefined` without `server_url`.
-    pub server_response: JsValue,
-}
-
-/// A JavaScript value handed over as it is.
-struct Preserved<'a>(&'a JsValue);
-
-impl Serialize for Preserved<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        serde_wasm_bindgen::preserve::serialize(self.0, s)
-    }
-}
-
-/// `{specialToken, clientId, clientUserId, state, serverResponse?}`. Written
-/// as a map, not derived as a struct: serde-wasm-bindgen keeps a cache (a
-/// `HashMap`) of the field names of structs, whose code (1.3 KB gzip) the
-/// module would carry for a handful of keys.
-impl Serialize for ConnectResponse {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("specialToken", &self.special_token)?;
-        m.serialize_entry("clientId", &self.client_id)?;
-        m.serialize_entry("clientUserId", &self.client_user_id)?;
-        m.serialize_entry("state", &self.state)?;
-        if !self.server_response.is_undefined() {
-            m.serialize_entry("serverResponse", &Preserved(&self.server_response))?;
-        }
-        m.end()
-    }
-}
-
-/// How a flow ends: the response, or the error (`popup_closed` for a closed popup).
-pub type Outcome = Result<ConnectResponse, ConnectError>;
 /// Receives the outcome, once.
 pub type Finish = Box<dyn FnOnce(Outcome)>;
 
@@ -219,7 +153,7 @@ fn begin(config: &Config, popup: Option<Window>) -> Result<(Window, Via, String)
             "The browser blocked the ZivaCare Connect popup; start it from a click",
         )
     };
-    let window = web_sys::window().ok_or_else(blocked)?;
+    let window = crate::web::window().ok_or_else(blocked)?;
     if let Some(active) = ACTIVE.with(|a| a.borrow().clone()) {
         if let Some(p) = &active.guards.borrow().popup {
             let _ = p.focus();
@@ -377,7 +311,7 @@ fn promised(start: impl FnOnce(Finish)) -> impl Future<Output = Outcome> {
 /// its opener), then ended as a popup's message would end it, with the same
 /// events and forward. `None`: no return here, or handed on.
 pub(crate) async fn come_back(config: Rc<Config>, on_event: Option<OnEvent>) -> Option<Outcome> {
-    let window = web_sys::window()?;
+    let window = crate::web::window()?;
     let taken = redirect::take_return(&window)?;
     let pending = redirect::load(&window);
     let (verdict, state, expires) = match taken {
@@ -644,7 +578,7 @@ impl Inner {
         }
         drop(guards);
         if self.keeps_record {
-            if let Some(window) = web_sys::window() {
+            if let Some(window) = crate::web::window() {
                 redirect::forget(&window);
             }
         }

@@ -1,17 +1,82 @@
 //! Forwarding the specialToken to the integrator's server: one POST with
 //! gloo-net, retried on network errors and 5xx only (`protocol::should_retry`).
-//! It knows nothing of the flow: the flow awaits [`post`] and ends with its result.
+//! It knows nothing of the flow: the flow awaits [`post`] and ends with its result,
+//! a [`ConnectResponse`] or an error (an [`Outcome`]).
 
 use gloo_net::http::Request as HttpRequest;
 use gloo_timers::future::TimeoutFuture;
+use serde::Serialize;
 use wasm_bindgen::JsValue;
 use web_sys::{AbortSignal, RequestCredentials};
 
 use crate::error::{Code, ConnectError};
-use crate::flow::ConnectResponse;
 use crate::options::{Config, Credentials};
 use crate::protocol::{backoff_ms, should_retry};
 
+/// What a finished flow gives: the specialToken and what it was issued for,
+/// and, when `server_url` is set, the server's answer to the forward.
+///
+/// ```no_run
+/// use serde::Deserialize;
+/// use zivacare_connect::ConnectResponse;
+///
+/// #[derive(Deserialize)]
+/// #[serde(rename_all = "camelCase")]
+/// struct Connected {
+///     ziva_user_code: String,
+/// }
+///
+/// fn user_code(response: ConnectResponse) -> Option<String> {
+///     let reply: Connected = serde_wasm_bindgen::from_value(response.server_response).ok()?;
+///     Some(reply.ziva_user_code)
+/// }
+/// # let _ = user_code;
+/// ```
+#[derive(Clone, Debug)]
+pub struct ConnectResponse {
+    /// The one-time token your server exchanges with its clientSecret.
+    pub special_token: String,
+    /// Your application.
+    pub client_id: String,
+    /// Your user.
+    pub client_user_id: String,
+    /// This flow's state, as the Connect page echoed it.
+    pub state: String,
+    /// The parsed JSON reply of `server_url` (a string if it was not JSON,
+    /// `null` if empty); `undefined` without `server_url`.
+    pub server_response: JsValue,
+}
+
+/// A JavaScript value handed over as it is.
+struct Preserved<'a>(&'a JsValue);
+
+impl Serialize for Preserved<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serde_wasm_bindgen::preserve::serialize(self.0, s)
+    }
+}
+
+/// `{specialToken, clientId, clientUserId, state, serverResponse?}`. Written
+/// as a map, not derived as a struct: serde-wasm-bindgen keeps a cache (a
+/// `HashMap`) of the field names of structs, whose code (1.3 KB gzip) the
+/// module would carry for a handful of keys.
+impl Serialize for ConnectResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("specialToken", &self.special_token)?;
+        m.serialize_entry("clientId", &self.client_id)?;
+        m.serialize_entry("clientUserId", &self.client_user_id)?;
+        m.serialize_entry("state", &self.state)?;
+        if !self.server_response.is_undefined() {
+            m.serialize_entry("serverResponse", &Preserved(&self.server_response))?;
+        }
+        m.end()
+    }
+}
+
+/// How a flow ends: the response, or the error (`popup_closed` for a closed popup).
+pub type Outcome = Result<ConnectResponse, ConnectError>;
 /// What the forward sends: the same POST on every attempt.
 pub struct Request {
     url: String,

@@ -14,9 +14,12 @@ use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::{Code, ConnectError};
-use crate::flow::Outcome;
-use crate::options::{as_whole, check_keys, ConnectOptions, ParsedUrl, NOT_WHOLE};
-use crate::protocol::{Data, Event, Field, OnEvent};
+use crate::event::{Event, OnEvent};
+use crate::forward::Outcome;
+use crate::options::{
+    as_whole, check_keys, validate, Config, ConnectOptions, ParsedUrl, NOT_WHOLE,
+};
+use crate::protocol::{Data, Field};
 
 /// `obj[key]` of an object the page gave, or `undefined` if reading it throws.
 fn get(obj: &JsValue, key: &str) -> JsValue {
@@ -193,7 +196,7 @@ pub fn parse_url(input: &str, base: Option<&str>) -> Result<ParsedUrl, String> {
 
 /// The page's address, the base of a relative `serverUrl`.
 pub fn page_url() -> Option<String> {
-    web_sys::window()?.location().href().ok()
+    crate::web::window()?.location().href().ok()
 }
 
 /// Reads the options object of `open()`, `connect()` or `button()` (its type
@@ -270,4 +273,17 @@ pub fn read_data(data: &JsValue) -> Data {
         code: field("code"),
         message: field("message"),
     }
+}
+
+/// Checks `options` (their URLs with the browser's parser, `serverUrl`
+/// relative to the page) and applies the defaults. `finish`: for a flow whose
+/// outcome goes to a callback, whether the caller gave one (it must); `None`
+/// for a flow that resolves a future.
+pub(crate) fn prepare(
+    options: ConnectOptions,
+    finish: Option<bool>,
+) -> Result<(Rc<Config>, Option<OnEvent>), ConnectError> {
+    let has_finish = finish.unwrap_or(false);
+    let (raw, on_event) = options.into_raw(parse_url, page_url().as_deref(), has_finish);
+    Ok((Rc::new(validate(raw, finish.is_some())?), on_event))
 }

@@ -29,10 +29,14 @@
 //! # }
 //! ```
 //!
-//! Inside, the pure logic (options, the protocol with the popup, the retry
-//! policy) is tested natively; the rest talks to the browser: `flow` (the popup
-//! and its listeners), `forward` (the POST), `button`, `element` (the
-//! declarative forms), `js` (the JavaScript boundary) and `api`.
+//! Modules, from the bottom (each uses only those before it): `text`,
+//! `error`, `event` (what `onEvent` is told), `options`, `protocol` (the
+//! protocol with the Connect page and the retry policy) and `invariants`,
+//! which are pure and tested natively; then the browser's parts: `web` (the
+//! window), `forward` (the POST), `js` (the JavaScript boundary), `redirect`
+//! (the return's storage and the tabs' channel), `flow` (the popup and its
+//! listeners), `button`, `element` (the declarative forms), and `api`, the
+//! entry points.
 
 #![warn(missing_docs)]
 
@@ -40,6 +44,7 @@ mod api;
 mod button;
 mod element;
 pub mod error;
+mod event;
 mod flow;
 mod forward;
 #[doc(hidden)]
@@ -52,6 +57,7 @@ pub mod protocol;
 mod redirect;
 #[doc(hidden)]
 pub mod text;
+mod web;
 
 /// The JavaScript exports, for the in-browser tests of the JavaScript boundary.
 #[doc(hidden)]
@@ -59,9 +65,10 @@ pub use api::{button_js, connect_js, handle_redirect_js, open_js};
 pub use api::{connect, handle_redirect, open, ButtonHandle, FlowHandle};
 pub use button::Button;
 pub use error::{Code, ConnectError};
-pub use flow::{ConnectResponse, Flow};
+pub use event::{Event, Reason};
+pub use flow::Flow;
+pub use forward::ConnectResponse;
 pub use options::{ConnectOptions, Credentials, UxMode, DEFAULT_CONNECT_URL};
-pub use protocol::{Event, Reason};
 
 /// A smaller allocator than Rust's default, for the module the loaders ship
 /// (feature `small-allocator`): it allocates little, and only on the page's one

@@ -10,7 +10,7 @@
 use std::rc::Rc;
 
 use crate::error::ConnectError;
-use crate::protocol::{Event, OnEvent};
+use crate::event::{Event, OnEvent};
 use crate::text::count_chars;
 
 /// The Connect page used when `connectUrl` is not given: on ZivaCare's
@@ -327,7 +327,7 @@ impl ConnectOptions {
     /// opener (and in [`UxMode::Redirect`]): an absolute URL of this page's
     /// own origin, without a fragment, registered for your clientId at
     /// ZivaCare by exact string (as the browser writes it). Pages that set it
-    /// call [`handle_redirect`](crate::handle_redirect) on load (a
+    /// call `handle_redirect` on load (a
     /// [`Button`](crate::Button) does so itself).
     pub fn return_url(mut self, url: impl Into<String>) -> Self {
         self.return_url = Some(url.into());

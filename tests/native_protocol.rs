@@ -8,8 +8,9 @@ use zivacare_connect::options::{validate, ParsedUrl, RawOptions, UxMode};
 use zivacare_connect::protocol::{
     backoff_ms, base64url, check, check_return, decode_component, encode_component,
     is_in_app_browser, parse_return, popup_features, popup_url, should_retry, Data, Field,
-    Incoming, Pending, Reason, Return, Verdict,
+    Incoming, Pending, Return, Verdict,
 };
+use zivacare_connect::Reason;
 
 const CONNECT: &str = "https://developer.zivacare.com";
 const STATE: &str = "s7ate-Of_This.Flow~1";

@@ -12,7 +12,6 @@ use crate::data::UnitSystem;
 use crate::error::Error;
 use crate::http::{send_once, Call};
 use crate::secret::{AccessToken, ClientSecret, SpecialToken};
-use crate::user::User;
 
 /// ZivaCare's developer host: the token exchange and user creation.
 ///
@@ -523,23 +522,5 @@ impl Client {
                 .client_user_name
                 .unwrap_or_else(|| client_user_name.to_owned()),
         })
-    }
-
-    /// The data API for the user of `access_token`.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let sandbox = zivacare_sandbox::spawn_demo().await?;
-    /// # let client = sandbox.client();
-    /// # let token = sandbox.mint("demo-client", "ann@example.com", &[]).await?;
-    /// # let stored_token = client.exchange(token).await?.access_token;
-    /// let user = client.user(stored_token);
-    /// let profile = user.profile().await?;
-    /// assert_eq!(profile.fields["email"], "ann@example.com");
-    /// # Ok(()) }
-    /// ```
-    pub fn user(&self, access_token: impl Into<AccessToken>) -> User {
-        User::new(self.clone(), access_token.into())
     }
 }

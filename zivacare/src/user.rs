@@ -104,6 +104,28 @@ fn page_of(kind: DataType, value: Value) -> Result<Page, Error> {
     Ok(Page { records, total })
 }
 
+/// The data API of a user, from the client (here rather than in `client`, so
+/// that `client` does not need this module).
+impl Client {
+    /// The data API for the user of `access_token`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = zivacare_sandbox::spawn_demo().await?;
+    /// # let client = sandbox.client();
+    /// # let token = sandbox.mint("demo-client", "ann@example.com", &[]).await?;
+    /// # let stored_token = client.exchange(token).await?.access_token;
+    /// let user = client.user(stored_token);
+    /// let profile = user.profile().await?;
+    /// assert_eq!(profile.fields["email"], "ann@example.com");
+    /// # Ok(()) }
+    /// ```
+    pub fn user(&self, access_token: impl Into<AccessToken>) -> User {
+        User::new(self.clone(), access_token.into())
+    }
+}
+
 impl User {
     pub(crate) fn new(client: Client, token: AccessToken) -> User {
         let unit_system = client.inner.unit_system;
