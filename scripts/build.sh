@@ -63,6 +63,9 @@ cp js/index.d.ts js/connect.d.ts js/react.d.ts js/vue.d.ts pkg/
   printf '\n}\n'
 } >pkg/integrity.json
 
+# The server entry, as written (it is not for pages: no integrity hash).
+cp js/server.js js/server.browser.js js/server.d.ts pkg/
+
 echo "script-tag install (what a page downloads):"
 for f in pkg/connect.js pkg/zivacare_connect_bg.wasm; do
   printf '  %-30s %7d bytes, %6d gzip -9\n' "$f" "$(wc -c <"$f")" "$(gzip -9c "$f" | wc -c)"

@@ -44,6 +44,9 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet -p zivacare -p zivacare-s
 echo "== native tests (SDK logic; the zivacare crate and the sandbox over real HTTP, with their doc examples; backend handlers)"
 counted cargo test --workspace --quiet
 
+echo "== the Node server entry (@zivacare/connect/server) against the sandbox, and its parity with the Rust route"
+counted node --test --test-reporter=spec tests/node/
+
 echo "== backend tests again on PostgreSQL over TLS (a throwaway server; two instances share one database)"
 pg=$(scripts/postgres.sh)
 ZIVACARE_TEST_DATABASE_URL="${pg% *}?sslmode=require" ZIVACARE_TEST_DATABASE_CA="${pg#* }/ca.pem" \

@@ -137,7 +137,7 @@ function withCapture(html) {
  * A pass-through in front of a server at `target` (the sandbox, as browsers
  * reach it) that records every request line and `Referer` it forwards.
  */
-class Recorder {
+export class Recorder {
   constructor(target) {
     this.target = new URL(target);
     this.requests = [];

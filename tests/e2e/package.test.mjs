@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ROOT, eachEngine, newContext, startStack, sessionFor, rows, finishIn, waitForConnectPage } from "./harness.mjs";
@@ -19,12 +19,29 @@ before(() => {
   execFileSync("npm", ["install", "--no-audit", "--no-fund", "--offline", tarball.path], { cwd: project, stdio: "ignore" });
 });
 
+/**
+ * tsc's complaints about `code` as a file of the user's project, resolved as
+ * `resolution` ("bundler" for pages, "nodenext" for a Node server); "" if none.
+ */
+function typeCheck(code, resolution) {
+  writeFileSync(path.join(project, "check.ts"), code);
+  const module = resolution === "bundler" ? "esnext" : resolution;
+  try {
+    execFileSync(path.join(ROOT, "node_modules/.bin/tsc"), ["--noEmit", "--strict", "--skipLibCheck", "false",
+      "--module", module, "--moduleResolution", resolution, "--target", "es2022", "--lib", "es2022,dom",
+      "check.ts"], { cwd: project, encoding: "utf8", stdio: "pipe" });
+    return "";
+  } catch (e) {
+    return e.stdout;
+  }
+}
+
 test("the tarball holds exactly what users need", () => {
   console.log(`packed: ${tarball.size} bytes, ${tarball.files.length} files: ${tarball.files.join(" ")}`);
   assert.deepEqual(tarball.files, [
     "README.md", "package.json",
     "pkg/connect.d.ts", "pkg/connect.js", "pkg/index.d.ts", "pkg/index.js", "pkg/integrity.json",
-    "pkg/react.d.ts", "pkg/react.js", "pkg/vue.d.ts", "pkg/vue.js",
+    "pkg/react.d.ts", "pkg/react.js", "pkg/server.browser.js", "pkg/server.d.ts", "pkg/server.js", "pkg/vue.d.ts", "pkg/vue.js",
     "pkg/zivacare_connect.d.ts", "pkg/zivacare_connect.js", "pkg/zivacare_connect_bg.wasm",
   ]);
 });
@@ -48,17 +65,7 @@ test("the TypeScript declarations type a user's code, and reject a wrong option"
     export { closed, hook };`;
   const bad = `import { open } from "@zivacare/connect";
     open({ clientId: "c", clientUserId: "u", finish() {}, credentials: "everything" });`;
-  const tsc = (code) => {
-    writeFileSync(path.join(project, "check.ts"), code);
-    try {
-      execFileSync(path.join(ROOT, "node_modules/.bin/tsc"), ["--noEmit", "--strict", "--skipLibCheck", "false",
-        "--module", "esnext", "--moduleResolution", "bundler", "--target", "es2022", "--lib", "es2022,dom",
-        "check.ts"], { cwd: project, encoding: "utf8", stdio: "pipe" });
-      return "";
-    } catch (e) {
-      return e.stdout;
-    }
-  };
+  const tsc = (code) => typeCheck(code, "bundler");
   assert.equal(tsc(good), "");
   assert.match(tsc(bad), /"everything"/);
   // Script-tag users: the global, typed from the classic script's own declaration.
@@ -91,6 +98,39 @@ test("importing under Node (server rendering) touches no window and calls fail c
   assert.match(out.connect, /^unsupported:.*browser/);
   assert.equal(out.load, "unsupported");
   assert.equal(out.handleRedirect, "unsupported");
+});
+
+test("the server entry types a user's handler, loads under Node, and never enters a browser bundle", () => {
+  const good = `
+    import { createTokenHandler, exchangeToken, memoryLedger, type Connection, type ZivaCareError } from "@zivacare/connect/server";
+    const handler = createTokenHandler({
+      clientId: "c", clientSecret: "s", appOrigin: ["https://app.example.com"], ledger: memoryLedger(),
+      getUser: async (request: Request) => ({ clientUserId: "ann@example.com", id: 7 }),
+      save: async (user, connection: Connection) => { const id: number = user.id; void id; void connection.accessToken; },
+    });
+    const answer: Promise<Response> = handler(new Request("https://app.example.com/api/zivacare/token"));
+    exchangeToken({ specialToken: "t", clientSecret: "s" }).catch((e: ZivaCareError) => e.code === "token_rejected");
+    export { answer };`;
+  const bad = `import { createTokenHandler } from "@zivacare/connect/server";
+    createTokenHandler({ clientId: "c", clientSecret: "s", appOrigin: "https://a.example", getUser: () => null });`;
+  const tsc = (code) => typeCheck(code, "nodenext");
+  assert.equal(tsc(good), "");
+  assert.match(tsc(bad), /save/);
+  const loaded = execFileSync("node", ["--input-type=module", "-e",
+    `import * as s from "@zivacare/connect/server"; console.log(Object.keys(s).sort().join(" "))`], { cwd: project, encoding: "utf8" });
+  assert.equal(loaded.trim(), "CONNECT_HEADER DEFAULT_TIMEOUT_MS MAX_FORWARD_BODY ZIVACARE_URL ZivaCareError createTokenHandler exchangeToken memoryLedger");
+  // A bundle for the browser gets the stub that throws; one for Workers or edge runtimes, the handler.
+  writeFileSync(path.join(project, "entry.js"), `import { exchangeToken } from "@zivacare/connect/server"; console.log(typeof exchangeToken);`);
+  const bundle = (...args) => execFileSync(path.join(ROOT, "node_modules/.bin/esbuild"), ["entry.js", "--bundle", "--format=esm", ...args], { cwd: project, encoding: "utf8" });
+  const browser = bundle("--platform=browser");
+  assert.ok(!browser.includes("get-access-token") && !browser.includes("clientSecret,"), "no server code in a browser bundle");
+  assert.match(browser, /runs on your server/);
+  assert.match(bundle("--platform=browser", "--conditions=workerd,worker"), /get-access-token/);
+  assert.match(bundle("--platform=node"), /get-access-token/);
+  // And the browser entries hold none of it either.
+  for (const f of ["connect.js", "index.js", "zivacare_connect.js"]) {
+    assert.ok(!readFileSync(path.join(project, "node_modules/@zivacare/connect/pkg", f), "utf8").includes("get-access-token"), f);
+  }
 });
 
 let stack;
