@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Builds the Rust SPA examples (www/examples/leptos, www/examples/yew), each a
+# Builds the Rust SPA examples (www/examples/leptos, www/examples/yew, www/examples/dioxus), each a
 # project of its own that depends on this crate by path, into
 # target/rust-examples/NAME/dist: cargo for the wasm32 target, then the
 # wasm-bindgen CLI the SDK's build uses (the same pinned version), no bundler.
-# Usage: scripts/build-rust-examples.sh [leptos] [yew]   (default: both)
+# Usage: scripts/build-rust-examples.sh [leptos] [yew] [dioxus]   (default: all three)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_TARGET_DIR="$PWD/target/rust-examples"
 
-for name in "${@:-leptos yew}"; do
+for name in "${@:-leptos yew dioxus}"; do
   for example in $name; do
     echo "== the $example example"
     cargo build --quiet --release --target wasm32-unknown-unknown --manifest-path "www/examples/$example/Cargo.toml"

@@ -1,8 +1,9 @@
-// The React, Vue and Svelte examples (built with Vite) and a plain webpack 5
-// example, each built once from the packed npm tarball, and the Leptos and Yew
-// examples (Rust, on the crate's Rust API; built by
-// scripts/build-rust-examples.sh), served on the app's origin and driven
-// through the whole flow against the sandbox, in each engine.
+// The React, Vue and Svelte examples (built with Vite), the Angular example
+// (built with Angular's own build) and a plain webpack 5 example, each built
+// once from the packed npm tarball, and the Leptos, Yew and Dioxus examples
+// (Rust, on the crate's Rust API; built by scripts/build-rust-examples.sh),
+// served on the app's origin and driven through the whole flow against the
+// sandbox, in each engine.
 
 import { before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -19,8 +20,8 @@ before(async () => {
   mkdirSync(out, { recursive: true });
   const packed = JSON.parse(execFileSync("npm", ["pack", "--json", "--pack-destination", out], { cwd: ROOT, encoding: "utf8" }));
   const tarball = path.join(out, packed[0].filename);
-  for (const name of ["react", "vue", "svelte", "webpack"]) dist[name] = build(name, tarball);
-  for (const name of ["leptos", "yew"]) {
+  for (const name of ["react", "vue", "svelte", "angular", "webpack"]) dist[name] = build(name, tarball);
+  for (const name of ["leptos", "yew", "dioxus"]) {
     dist[name] = path.join(ROOT, "target/rust-examples", name, "dist");
     if (!existsSync(path.join(dist[name], "example_bg.wasm"))) {
       throw new Error(`the ${name} example is not built: scripts/build-rust-examples.sh ${name}`);
@@ -34,14 +35,18 @@ after(async () => { await stack?.stop(); });
 /**
  * Copies www/examples/NAME into target/examples (inside the repository, so that
  * the frameworks and build tools resolve from its node_modules), installs the
- * tarball there, and builds it (Vite, or webpack for "webpack") for /NAME/.
+ * tarball there, and builds it for /NAME/: with Vite, or webpack, or
+ * Angular's own build (`ng build`, its esbuild-based application builder).
  */
 function build(name, tarball) {
   const dir = path.join(ROOT, "target/examples", name);
   cpSync(path.join(ROOT, "www/examples", name), dir, { recursive: true });
   writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: `example-${name}`, private: true, type: "module" }));
   execFileSync("npm", ["install", "--offline", "--no-audit", "--no-fund", "--omit=peer", tarball], { cwd: dir, stdio: "ignore" });
-  if (name === "webpack") {
+  if (name === "angular") {
+    execFileSync("node", [path.join(ROOT, "node_modules/@angular/cli/bin/ng.js"), "build", "--base-href", `/${name}/`],
+      { cwd: dir, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, NG_CLI_ANALYTICS: "false" } });
+  } else if (name === "webpack") {
     execFileSync("node", [path.join(ROOT, "node_modules/webpack-cli/bin/cli.js"), "--no-stats"], { cwd: dir, stdio: "inherit" });
     copyFileSync(path.join(dir, "index.html"), path.join(dir, "dist/index.html"));
   } else {
@@ -68,6 +73,8 @@ eachEngine(({ engine, test, inContext }) => {
     ["vue", "the component and the composable", /^Connect with the composable$/],
     ["leptos", "the Rust component and connect()", "Connect with connect()"],
     ["yew", "the Rust component and connect()", "Connect with connect()"],
+    ["dioxus", "the Rust component and connect()", "Connect with connect()"],
+    ["angular", "the custom element and connect()", "Connect with connect()"],
   ];
   for (const [name, what, second] of apps) {
     test(`${name}: ${what} run the flow; unmounting mid-flow closes the popup`, inContext(async (ctx) => {
