@@ -6,45 +6,17 @@ use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use send_wrapper::SendWrapper;
-use serde::Deserialize;
-use zivacare_connect::{connect, Button, Code, ConnectError, ConnectOptions, ConnectResponse};
+use zivacare_connect::{connect, Button, ConnectOptions};
+
+#[path = "../../rust-app.rs"]
+mod app;
+use app::{describe, load_config, AppConfig};
 
 /// The user this example signs in as (the test command's session).
 const USER: &str = "leptos@example.com";
 
-/// What the app's server says the page needs: `GET /api/zivacare/config`.
-#[derive(Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AppConfig {
-    client_id: String,
-    connect_url: String,
-    server_url: String,
-}
-
-/// The app's server's answer to the forward.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Connected {
-    ziva_user_code: String,
-}
-
 fn options(config: &AppConfig) -> ConnectOptions {
-    ConnectOptions::new(&config.client_id, USER)
-        .connect_url(&config.connect_url)
-        .server_url(&config.server_url)
-}
-
-/// A flow's outcome, as the page tells it.
-fn describe(outcome: Result<ConnectResponse, ConnectError>) -> String {
-    match outcome {
-        Ok(response) => match serde_wasm_bindgen::from_value::<Connected>(response.server_response)
-        {
-            Ok(c) => format!("Connected: {}", c.ziva_user_code),
-            Err(_) => "Connected.".to_owned(),
-        },
-        Err(e) if e.code() == Code::PopupClosed => "Cancelled.".to_owned(),
-        Err(e) => format!("Error: {}", e.code().as_str()),
-    }
+    app::options(config, USER)
 }
 
 /// The SDK's "Connect Health Data" button, for as long as the component is
@@ -66,13 +38,7 @@ fn ConnectHealthDataButton(options: ConnectOptions, on_outcome: Callback<String>
 
 #[component]
 fn App() -> impl IntoView {
-    let config = LocalResource::new(|| async {
-        let resp = gloo_net::http::Request::get("/api/zivacare/config")
-            .send()
-            .await
-            .ok()?;
-        resp.json::<AppConfig>().await.ok()
-    });
+    let config = LocalResource::new(load_config);
     let (status, set_status) = signal("Not connected yet.".to_owned());
     let (shown, set_shown) = signal(true);
     let (busy, set_busy) = signal(false);

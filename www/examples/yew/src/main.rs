@@ -2,47 +2,19 @@
 //! removes it (and closes its popup) when unmounted, and the popup opened with
 //! `connect()` from a click.
 
-use serde::Deserialize;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
-use zivacare_connect::{connect, Button, Code, ConnectError, ConnectOptions, ConnectResponse};
+use zivacare_connect::{connect, Button, ConnectOptions};
+
+#[path = "../../rust-app.rs"]
+mod app;
+use app::{describe, load_config, AppConfig};
 
 /// The user this example signs in as (the test command's session).
 const USER: &str = "yew@example.com";
 
-/// What the app's server says the page needs: `GET /api/zivacare/config`.
-#[derive(Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AppConfig {
-    client_id: String,
-    connect_url: String,
-    server_url: String,
-}
-
-/// The app's server's answer to the forward.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Connected {
-    ziva_user_code: String,
-}
-
 fn options(config: &AppConfig) -> ConnectOptions {
-    ConnectOptions::new(&config.client_id, USER)
-        .connect_url(&config.connect_url)
-        .server_url(&config.server_url)
-}
-
-/// A flow's outcome, as the page tells it.
-fn describe(outcome: Result<ConnectResponse, ConnectError>) -> String {
-    match outcome {
-        Ok(response) => match serde_wasm_bindgen::from_value::<Connected>(response.server_response)
-        {
-            Ok(c) => format!("Connected: {}", c.ziva_user_code),
-            Err(_) => "Connected.".to_owned(),
-        },
-        Err(e) if e.code() == Code::PopupClosed => "Cancelled.".to_owned(),
-        Err(e) => format!("Error: {}", e.code().as_str()),
-    }
+    app::options(config, USER)
 }
 
 #[derive(Properties, PartialEq)]
@@ -82,12 +54,7 @@ fn App() -> Html {
         let config = config.clone();
         use_effect_with((), move |_| {
             spawn_local(async move {
-                if let Ok(resp) = gloo_net::http::Request::get("/api/zivacare/config")
-                    .send()
-                    .await
-                {
-                    config.set(resp.json::<AppConfig>().await.ok());
-                }
+                config.set(load_config().await);
             });
         });
     }
