@@ -41,6 +41,9 @@ echo "== the crates' docs (every public item documented, no broken link)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet -p zivacare-connect --target wasm32-unknown-unknown
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet -p zivacare -p zivacare-sandbox --all-features
 
+echo "== the crates as crates.io would take them (packaged and built from the package, not uploaded)"
+cargo publish --workspace --dry-run --allow-dirty --quiet 2>&1 | { grep -v "^warning: \(ignoring test\|aborting upload\)" || true; }
+
 echo "== native tests (SDK logic; the zivacare crate and the sandbox over real HTTP, with their doc examples; backend handlers)"
 counted cargo test --workspace --quiet
 

@@ -39,7 +39,7 @@ function typeCheck(code, resolution) {
 test("the tarball holds exactly what users need", () => {
   console.log(`packed: ${tarball.size} bytes, ${tarball.files.length} files: ${tarball.files.join(" ")}`);
   assert.deepEqual(tarball.files, [
-    "README.md", "package.json",
+    "CHANGELOG.md", "LICENSE", "README.md", "package.json",
     "pkg/connect.d.ts", "pkg/connect.js", "pkg/index.d.ts", "pkg/index.js", "pkg/integrity.json",
     "pkg/react.d.ts", "pkg/react.js", "pkg/server.browser.js", "pkg/server.d.ts", "pkg/server.js", "pkg/vue.d.ts", "pkg/vue.js",
     "pkg/zivacare_connect.d.ts", "pkg/zivacare_connect.js", "pkg/zivacare_connect_bg.wasm",
