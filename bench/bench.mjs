@@ -83,7 +83,7 @@ function pages(connectOrigin) {
   return {
     "/ours.html": ours(connectOrigin),
     "/ours-stages.html": ours(connectOrigin, STAGES),
-    // The README's preload: the .wasm fetch starts with the page, with its integrity hash.
+    // The preload of docs/host-page.md: the .wasm fetch starts with the page, with its integrity hash.
     "/ours-preload.html": ours(connectOrigin,
       `<link rel="preload" href="pkg/zivacare_connect_bg.wasm" as="fetch" crossorigin="anonymous" integrity="${WASM_INTEGRITY()}">`),
     "/theirs.html": page(`<div class="hapi__token-container"><button data-hapi-token="bench-token">Open Connect</button></div>

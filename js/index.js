@@ -21,7 +21,7 @@ const browserOnly = (f) =>
     return f.apply(this, arguments);
   };
 
-/** Opens the Connect popup; see the README. */
+/** Opens the Connect popup; see docs/api.md. */
 export const open = browserOnly(api.open);
 /** Opens the Connect popup; resolves with the response. */
 export const connect = (options) => (inBrowser() ? api.connect(options) : Promise.reject(unsupported()));

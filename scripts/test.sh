@@ -67,7 +67,7 @@ echo "== SDK browser tests (wasm-bindgen-test) in WebKit"
 counted_in webkit xvfb-run -a node scripts/webkit-test-driver.mjs -- \
   wasm-pack --log-level warn test --headless --safari --safaridriver "$(command -v WebKitWebDriver)" .
 
-echo "== load and crash, small (the full run: see the README)"
+echo "== load and crash, small (the full run: see docs/benchmarks.md)"
 counted target/debug/zivacare-load 600 20 --crash
 
 echo "== the Rust SPA examples (Leptos, Yew) on the crate's Rust API, for the end-to-end tests"

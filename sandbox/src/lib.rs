@@ -27,7 +27,7 @@
 //!
 //! Where ZivaCare's pages are silent (the exchange's errors, the profile's
 //! fields, the answer to a write), the sandbox's answers are its own, in
-//! ZivaCare's `{code, message}` shape; the README lists them. Modules, from
+//! ZivaCare's `{code, message}` shape; docs/server.md lists them. Modules, from
 //! the bottom: `util`, `apps`, `samples` (the sample readings and unit
 //! conversions), `state` (the database), then the endpoints: `connect` (the
 //! Connect page), `oauth` (exchange and user creation) and `human` (the data API).

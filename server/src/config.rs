@@ -1,5 +1,5 @@
 //! Configuration: `zivacare-dev [demo|sandbox|backend]`, each setting an
-//! option or an environment variable (see the README), read with clap.
+//! option or an environment variable (see docs/server.md), read with clap.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

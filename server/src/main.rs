@@ -1,6 +1,6 @@
 //! `zivacare-dev [demo|sandbox|backend]`: the local ZivaCare sandbox, the
 //! reference backend, or both (the demo). Configured by options or environment
-//! variables; see the README and `zivacare-dev help`.
+//! variables; see docs/server.md and `zivacare-dev help`.
 
 use std::net::SocketAddr;
 

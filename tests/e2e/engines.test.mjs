@@ -1,4 +1,4 @@
-// What differs between engines, as the README's "What the host page needs"
+// What differs between engines, as docs/host-page.md
 // documents it, checked in each: how long after a click a page may still open a
 // window (Chromium and Firefox about 5 s, WebKit about 1 s), and that the SDK
 // stays inside it, or reports `popup_blocked` when the page waited too long.
@@ -11,7 +11,7 @@ let stack;
 before(async () => { stack = await startStack(); });
 after(async () => { await stack?.stop(); });
 
-/** How long a click lets a page open a window, by engine (measured; see the README). */
+/** How long a click lets a page open a window, by engine (measured; see docs/host-page.md). */
 const CLICK_ALLOWS_MS = { chromium: 5000, firefox: 5000, webkit: 1000 };
 
 eachEngine(({ engine, test }) => {

@@ -182,6 +182,7 @@ test("exchangeToken times out as upstream_timeout, and a caller's abort is the c
   const e = await exchangeToken({ specialToken: "tok_SENTINEL_6", clientSecret: SECRET, baseUrl: stalled.url, timeoutMs: 300 }).catch((x) => x);
   assert.equal(e.code, "upstream_timeout");
   assert.ok(Date.now() - t0 < 5000);
+  assert.equal(stalled.seen.length, 1, "a slow exchange is sent once, never again");
   const controller = new AbortController();
   const pending = exchangeToken({ specialToken: "tok_SENTINEL_7", clientSecret: SECRET, baseUrl: stalled.url, signal: controller.signal }).catch((x) => x);
   controller.abort();
