@@ -70,7 +70,7 @@ counted_in webkit xvfb-run -a node scripts/webkit-test-driver.mjs -- \
 echo "== load and crash, small (the full run: see docs/benchmarks.md)"
 counted target/debug/zivacare-load 600 20 --crash
 
-echo "== the Rust SPA examples (Leptos, Yew) on the crate's Rust API, for the end-to-end tests"
+echo "== the Rust SPA examples (Leptos, Yew, Dioxus) on the crate's Rust API, for the end-to-end tests"
 scripts/build-rust-examples.sh
 
 echo "== end-to-end tests in Chromium, Firefox and WebKit (WebDriver, real servers)"
