@@ -286,6 +286,27 @@ function medians(loads) {
 }
 
 /**
+ * `measure()` after each of LOADS loads of `file` in `page` (a drivers.mjs
+ * page), cold (a URL no cache has seen: every file is fetched) and then
+ * cached (the same URL again, after one load that fills the cache).
+ */
+async function coldAndCached(page, base, file, measure) {
+  const cold = [];
+  const cached = [];
+  const fresh = Date.now();
+  for (let i = 0; i < LOADS; i++) {
+    await page.goto(`${base}/r/${fresh}${i}/${file}`);
+    cold.push(await measure());
+  }
+  await page.goto(`${base}/${file}`);
+  for (let i = 0; i < LOADS; i++) {
+    await page.goto(`${base}/${file}`);
+    cached.push(await measure());
+  }
+  return { cold, cached };
+}
+
+/**
  * Our load's stages in `engine` (WebDriver): cold (every file fetched) and
  * cached, the median of each stage over LOADS loads.
  */
@@ -294,20 +315,10 @@ async function engineStages(engine, base) {
   try {
     const page = await ctx.newPage();
     const ready = () => page.waitFor((names) => names.every((n) => performance.getEntriesByName(n).length > 0), [STAGE_MARKS], { timeout: 30_000 });
-    const cold = [];
-    const cached = [];
-    const fresh = Date.now();
-    for (let i = 0; i < LOADS; i++) {
-      await page.goto(`${base}/r/${fresh}${i}/ours-stages.html`);
+    const { cold, cached } = await coldAndCached(page, base, "ours-stages.html", async () => {
       await ready();
-      cold.push(Object.fromEntries(await page.evaluate(stagesOfLoad)));
-    }
-    await page.goto(`${base}/ours-stages.html`);
-    for (let i = 0; i < LOADS; i++) {
-      await page.goto(`${base}/ours-stages.html`);
-      await ready();
-      cached.push(Object.fromEntries(await page.evaluate(stagesOfLoad)));
-    }
+      return Object.fromEntries(await page.evaluate(stagesOfLoad));
+    });
     return { cold: medians(cold), cached: medians(cached) };
   } finally {
     await ctx.close();
@@ -387,22 +398,8 @@ async function engineTimes(engine, base) {
     const ctx = await newContext(engine);
     try {
       const page = await ctx.newPage();
-      const cold = { clickable: [], ready: [] };
-      const warm = { clickable: [], ready: [] };
-      const fresh = Date.now();
-      for (let i = 0; i < LOADS; i++) {
-        await page.goto(`${base}/r/${fresh}${i}/${who}.html`);
-        const [c, r] = await marks(page);
-        cold.clickable.push(c);
-        cold.ready.push(r);
-      }
-      await page.goto(`${base}/${who}.html`);
-      for (let i = 0; i < LOADS; i++) {
-        await page.goto(`${base}/${who}.html`);
-        const [c, r] = await marks(page);
-        warm.clickable.push(c);
-        warm.ready.push(r);
-      }
+      const loads = await coldAndCached(page, base, `${who}.html`, () => marks(page));
+      const [cold, warm] = [loads.cold, loads.cached].map((ms) => ({ clickable: ms.map((m) => m[0]), ready: ms.map((m) => m[1]) }));
       const clicks = [];
       for (let i = 0; i < Math.min(LOADS, 10); i++) {
         await page.goto(`${base}/${who}.html`);

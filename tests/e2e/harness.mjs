@@ -49,10 +49,13 @@ export function eachEngine(body) {
 const children = new Set();
 process.on("exit", () => { for (const c of children) c.kill("SIGKILL"); });
 
-/** Runs `zivacare-dev MODE` and resolves once its output matches `ready`. */
-export function start(mode, env, logs = [], ready = /http:\/\//) {
+/**
+ * Runs `command args` and resolves once its output matches `ready`; `logs`
+ * collects its output, and it is killed when the tests' process ends.
+ */
+function startProcess(command, args, env, logs, ready) {
   return new Promise((resolve, reject) => {
-    const child = spawn(BIN, [mode], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     children.add(child);
     child.on("exit", () => children.delete(child));
     let out = "";
@@ -63,9 +66,19 @@ export function start(mode, env, logs = [], ready = /http:\/\//) {
     };
     child.stdout.on("data", onData);
     child.stderr.on("data", (c) => logs.push(String(c)));
-    child.on("exit", (code) => reject(new Error(`zivacare-dev ${mode} exited with ${code}: ${logs.join("")}`)));
+    child.on("exit", (code) => reject(new Error(`${path.basename(command)} ${args.join(" ")} exited with ${code}: ${logs.join("")}`)));
     child.exited = new Promise((done) => child.on("exit", (code, signal) => done({ code, signal })));
   });
+}
+
+/** Runs `zivacare-dev MODE` and resolves once its output matches `ready`. */
+export function start(mode, env, logs = [], ready = /http:\/\//) {
+  return startProcess(BIN, [mode], env, logs, ready);
+}
+
+/** Runs the demo's Node backend (www/examples/node/server.mjs) and resolves once it listens. */
+export function startNodeExample(env, logs = []) {
+  return startProcess(process.execPath, [path.join(ROOT, "www/examples/node/server.mjs")], env, logs, /Your app \(Node\)/);
 }
 
 /** Counts rows of a table in a SQLite file with the sqlite3 command-line tool. */

@@ -4,16 +4,15 @@
 // server fetched with the stored access token.
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { before, after } from "node:test";
-import { eachEngine, start, freePort, openApp, appGet, clickConnect, finishIn, ROOT } from "./harness.mjs";
+import { eachEngine, start, startNodeExample, freePort, openApp, appGet, clickConnect, finishIn } from "./harness.mjs";
 
 const SECRET = "sec_SENTINEL_node-e2e";
 let appUrl;
-let logs = "";
+const logs = [];
 const children = [];
 
 before(async () => {
@@ -24,21 +23,14 @@ before(async () => {
   const apps = path.join(dir, "apps.json");
   writeFileSync(apps, JSON.stringify([{ clientId: "demo-client", clientSecret: SECRET, name: "Node demo", origins: [appUrl], returnUrls: [`${appUrl}/`] }]));
   children.push(await start("sandbox", { ZIVACARE_APPS: apps, ZIVACARE_SANDBOX_ADDR: `127.0.0.1:${sandboxPort}`, ZIVACARE_SANDBOX_DB: path.join(dir, "sandbox.db") }));
-  const node = spawn(process.execPath, [path.join(ROOT, "www/examples/node/server.mjs")], {
-    env: { ...process.env, ZIVACARE_CLIENT_ID: "demo-client", ZIVACARE_CLIENT_SECRET: SECRET, ZIVACARE_API_URL: sandboxUrl, ZIVACARE_NODE_ADDR: `127.0.0.1:${nodePort}` },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(node);
-  await new Promise((resolve, reject) => {
-    node.stdout.on("data", (c) => { logs += c; if (logs.includes("Your app (Node)")) resolve(); });
-    node.stderr.on("data", (c) => { logs += c; });
-    node.on("exit", (code) => reject(new Error(`the Node example exited with ${code}: ${logs}`)));
-  });
+  children.push(await startNodeExample({
+    ZIVACARE_CLIENT_ID: "demo-client", ZIVACARE_CLIENT_SECRET: SECRET, ZIVACARE_API_URL: sandboxUrl, ZIVACARE_NODE_ADDR: `127.0.0.1:${nodePort}`,
+  }, logs));
 });
 
 after(() => {
   for (const c of children) c.kill("SIGTERM");
-  assert.ok(!logs.includes("SENTINEL"), "the Node server never logs the secret");
+  assert.ok(!logs.join("").includes("SENTINEL"), "the Node server never logs the secret");
 });
 
 eachEngine(({ engine, test, inContext }) => {

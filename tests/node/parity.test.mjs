@@ -6,27 +6,15 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { start, freePort, ROOT } from "../e2e/harness.mjs";
+import { start, startNodeExample, freePort } from "../e2e/harness.mjs";
 
 const SECRET = "sec_SENTINEL_parity-secret";
 let sandboxUrl;
 const servers = {};
 const children = [];
-
-/** Runs the Node example app and resolves once it listens. */
-function startNode(env) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, "www/examples/node/server.mjs")], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (c) => { out += c; if (/Your app \(Node\)/.test(out)) resolve(child); });
-    child.stderr.on("data", (c) => { out += c; });
-    child.on("exit", (code) => reject(new Error(`the Node example exited with ${code}: ${out}`)));
-  });
-}
 
 before(async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), "zivacare-parity-"));
@@ -42,7 +30,7 @@ before(async () => {
     ...common, ZIVACARE_BACKEND_ADDR: `127.0.0.1:${rustPort}`, ZIVACARE_DB: path.join(dir, "backend.db"),
     ZIVACARE_KEYS: "p:" + Buffer.alloc(32, 3).toString("base64"), ZIVACARE_SESSION_KEY: Buffer.alloc(64, 4).toString("base64"),
   }));
-  children.push(await startNode({ ...common, ZIVACARE_NODE_ADDR: `127.0.0.1:${nodePort}` }));
+  children.push(await startNodeExample({ ...common, ZIVACARE_NODE_ADDR: `127.0.0.1:${nodePort}` }));
   for (const [name, origin] of [["rust", rust], ["node", node]]) {
     const r = await fetch(`${origin}/api/zivacare/session`, {
       method: "POST", headers: { "content-type": "application/json", "x-zivacare-connect": "1", origin }, body: JSON.stringify({ user: "ann@example.com" }),
